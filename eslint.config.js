@@ -10,7 +10,8 @@ const pureFolders = [
 ];
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/*.js", "!eslint.config.js"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "**/src/gen/**", "**/*.js", "!eslint.config.js"] },
+  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
