@@ -40,8 +40,23 @@ export const errorTable = {
   INVALID_REQUEST: { code: 42, retriable: false, message: "request is malformed" },
   INVALID_CONFIG: { code: 40, retriable: false, message: "configuration is invalid" },
   KAFKA_STORAGE_ERROR: { code: 56, retriable: true, message: "the broker's storage failed" },
+  FENCED_LEADER_EPOCH: { code: 74, retriable: true, message: "leader epoch is older than the current one" },
   UNSUPPORTED_COMPRESSION_TYPE: { code: 76, retriable: false, message: "compression codec is not supported" },
   INVALID_RECORD: { code: 87, retriable: false, message: "record failed validation" },
+  // Consumer groups (KIP-848 numbering; see broker/src/group/README.md for when each is returned).
+  INVALID_GROUP_ID: { code: 24, retriable: false, message: "group id is invalid" },
+  UNKNOWN_MEMBER_ID: { code: 25, retriable: false, message: "the coordinator does not know this member" },
+  INVALID_COMMIT_OFFSET_SIZE: { code: 28, retriable: false, message: "committed offset is invalid" },
+  NON_EMPTY_GROUP: { code: 68, retriable: false, message: "the group has members" },
+  GROUP_ID_NOT_FOUND: { code: 69, retriable: false, message: "group does not exist" },
+  GROUP_MAX_SIZE_REACHED: { code: 81, retriable: false, message: "the group has reached its maximum size" },
+  FENCED_INSTANCE_ID: { code: 82, retriable: false, message: "another member holds this static instance id" },
+  GROUP_SUBSCRIBED_TO_TOPIC: { code: 86, retriable: false, message: "the group is subscribed to this topic" },
+  FENCED_MEMBER_EPOCH: { code: 110, retriable: false, message: "member epoch is fenced; drop all partitions and rejoin" },
+  UNRELEASED_INSTANCE_ID: { code: 111, retriable: false, message: "static instance id is still held by a live member" },
+  UNSUPPORTED_ASSIGNOR: { code: 112, retriable: false, message: "assignor is not supported" },
+  STALE_MEMBER_EPOCH: { code: 113, retriable: false, message: "member epoch is stale; heartbeat for the current one" },
+  INVALID_REGULAR_EXPRESSION: { code: 128, retriable: false, message: "subscription regular expression is invalid" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof errorTable;
@@ -77,10 +92,13 @@ export class SluiceError extends Error {
 /** A batch failed its CRC, magic or structural checks; `position` is where in the input. */
 export class CorruptRecordError extends SluiceError {
   readonly position: number | undefined;
+  /** What was wrong, without the position (lets a caller re-point the error). */
+  readonly detail: string;
   constructor(detail: string, position?: number, options?: SluiceErrorOptions) {
     super("CORRUPT_MESSAGE", position === undefined ? detail : `${detail} (at byte ${position})`, options);
     this.name = "CorruptRecordError";
     this.position = position;
+    this.detail = detail;
   }
 }
 
@@ -114,6 +132,36 @@ export class UnsupportedCompressionError extends SluiceError {
     super("UNSUPPORTED_COMPRESSION_TYPE", `codec id ${codec}`);
     this.name = "UnsupportedCompressionError";
     this.codec = codec;
+  }
+}
+
+/**
+ * A record or batch handed to the encoder breaks the format's rules (no records, a field out of
+ * its wire range, a record without a timestamp). Nothing was encoded.
+ */
+export class InvalidRecordError extends SluiceError {
+  constructor(detail: string) {
+    super("INVALID_RECORD", detail);
+    this.name = "InvalidRecordError";
+  }
+}
+
+/**
+ * Decompressing a batch's records would produce more than `maxBytes`: refused before allocating
+ * when the compressed stream declares its size, otherwise as soon as the output crosses the
+ * limit. This is the guard against decompression bombs; the batch itself may be well formed.
+ */
+export class DecompressionLimitError extends SluiceError {
+  readonly codec: number;
+  readonly maxBytes: number;
+  constructor(codec: number, maxBytes: number, detail?: string) {
+    super(
+      "MESSAGE_TOO_LARGE",
+      `codec ${codec}: decompressed records exceed ${maxBytes} bytes${detail === undefined ? "" : ` (${detail})`}`,
+    );
+    this.name = "DecompressionLimitError";
+    this.codec = codec;
+    this.maxBytes = maxBytes;
   }
 }
 

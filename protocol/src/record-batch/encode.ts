@@ -1,0 +1,213 @@
+/**
+ * Encodes records into one Kafka RecordBatch v2 (layout: header.ts for the 61-byte header,
+ * record.ts for each record).
+ *
+ * How the header is filled:
+ *   baseTimestamp  the smallest record timestamp (deltas are then never negative, as kafkajs
+ *                  writes them; Kafka's Java client uses the first record's, and readers only
+ *                  ever add the delta, so both decode the same)
+ *   maxTimestamp   the largest record timestamp
+ *   offsetDelta    the record's index; lastOffsetDelta = records - 1
+ *   attributes     codec | 0x08 log-append | 0x10 transactional | 0x20 control
+ *   crc            CRC-32C of [attributes, end), written last
+ *
+ * Sizes are computed first, so an uncompressed batch is written into its one output buffer;
+ * a compressed batch writes its records into one scratch buffer, compresses, then copies into
+ * the output. Every input field is checked against its wire range first: a bad input is an
+ * InvalidRecordError (or MessageTooLargeError) and nothing is written.
+ */
+import { assert } from "../assert.js";
+import { InvalidRecordError, MessageTooLargeError, UnsupportedCompressionError } from "../errors.js";
+import { compress } from "../compression/index.js";
+import {
+  Attributes,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  CompressionCodec,
+  HeaderOffset,
+  MAGIC_V2,
+  computeBatchCrc,
+  writeInt64,
+  type CompressionCodecId,
+} from "./header.js";
+import { ENCODED_BATCH_BYTES_MAX } from "./limits.js";
+import type { BatchInput, RecordInput } from "./record.js";
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "./varint.js";
+
+const INT32_MAX = 0x7fff_ffff;
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidRecordError(`${name} ${value} is not an integer in [${min}, ${max}]`);
+  }
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+/** Per-record sizes from the measuring pass, reused by the writing pass. */
+interface Measured {
+  readonly timestamps: Float64Array;
+  readonly bodyBytes: Int32Array;
+  /** UTF-8 byte length of every header key, all records' headers in order. */
+  readonly headerKeyBytes: Int32Array;
+  readonly recordsBytes: number;
+  readonly minTimestamp: number;
+  readonly maxTimestamp: number;
+}
+
+function nullableBytesSize(value: Uint8Array | null): number {
+  return value === null ? 1 : sizeOfVarint(value.byteLength) + value.byteLength;
+}
+
+function measure(records: readonly RecordInput[], now: number | undefined): Measured {
+  const count = records.length;
+  const timestamps = new Float64Array(count);
+  let minTimestamp = Number.POSITIVE_INFINITY;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  let headerCount = 0;
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    const timestamp = record.timestamp ?? now;
+    if (timestamp === undefined) {
+      throw new InvalidRecordError(`record ${i} has no timestamp and the batch input has no 'now'`);
+    }
+    checkInt(`record ${i} timestamp`, timestamp, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    timestamps[i] = timestamp;
+    if (timestamp < minTimestamp) minTimestamp = timestamp;
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    headerCount += record.headers?.length ?? 0;
+  }
+  if (!Number.isSafeInteger(maxTimestamp - minTimestamp)) {
+    throw new InvalidRecordError(`timestamps ${minTimestamp} and ${maxTimestamp} are too far apart to encode as deltas`);
+  }
+  const bodyBytes = new Int32Array(count);
+  const headerKeyBytes = new Int32Array(headerCount);
+  let headerIndex = 0;
+  let recordsBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    const key = record.key ?? null;
+    const value = record.value;
+    if (key !== null && !isBytes(key)) throw new InvalidRecordError(`record ${i} key is not a Buffer or null`);
+    if (value !== null && !isBytes(value)) throw new InvalidRecordError(`record ${i} value is not a Buffer or null`);
+    let body =
+      1 + // attributes
+      sizeOfVarlong(timestamps[i]! - minTimestamp) +
+      sizeOfVarint(i) +
+      nullableBytesSize(key) +
+      nullableBytesSize(value);
+    const headers = record.headers ?? [];
+    body += sizeOfVarint(headers.length);
+    for (let h = 0; h < headers.length; h++) {
+      const header = headers[h]!;
+      if (typeof header.key !== "string") throw new InvalidRecordError(`record ${i} header ${h} key is not a string`);
+      if (header.value !== null && !isBytes(header.value)) {
+        throw new InvalidRecordError(`record ${i} header ${h} value is not a Buffer or null`);
+      }
+      const keyBytes = Buffer.byteLength(header.key, "utf8");
+      headerKeyBytes[headerIndex++] = keyBytes;
+      body += sizeOfVarint(keyBytes) + keyBytes + nullableBytesSize(header.value);
+    }
+    if (body > INT32_MAX) throw new MessageTooLargeError(body, INT32_MAX);
+    bodyBytes[i] = body;
+    recordsBytes += sizeOfVarint(body) + body;
+    if (recordsBytes > ENCODED_BATCH_BYTES_MAX) throw new MessageTooLargeError(recordsBytes, ENCODED_BATCH_BYTES_MAX);
+  }
+  return { timestamps, bodyBytes, headerKeyBytes, recordsBytes, minTimestamp, maxTimestamp };
+}
+
+function writeNullableBytes(out: Buffer, at: number, value: Uint8Array | null): number {
+  if (value === null) return writeVarint(out, at, -1);
+  const pos = writeVarint(out, at, value.byteLength);
+  out.set(value, pos);
+  return pos + value.byteLength;
+}
+
+/** Writes every record into `out` from `at`; returns the position after the last. */
+function writeRecords(out: Buffer, at: number, records: readonly RecordInput[], measured: Measured): number {
+  let pos = at;
+  let headerIndex = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const start = pos;
+    pos = writeVarint(out, pos, measured.bodyBytes[i]!);
+    const bodyStart = pos;
+    out[pos++] = 0; // record attributes: unused by Kafka
+    pos = writeVarlong(out, pos, measured.timestamps[i]! - measured.minTimestamp);
+    pos = writeVarint(out, pos, i);
+    pos = writeNullableBytes(out, pos, record.key ?? null);
+    pos = writeNullableBytes(out, pos, record.value);
+    const headers = record.headers ?? [];
+    pos = writeVarint(out, pos, headers.length);
+    for (const header of headers) {
+      const keyBytes = measured.headerKeyBytes[headerIndex++]!;
+      pos = writeVarint(out, pos, keyBytes);
+      pos += out.write(header.key, pos, keyBytes, "utf8");
+      pos = writeNullableBytes(out, pos, header.value);
+    }
+    assert(pos - bodyStart === measured.bodyBytes[i], `record ${i} wrote ${pos - bodyStart} bytes, measured ${measured.bodyBytes[i]}`);
+    assert(pos > start);
+  }
+  return pos;
+}
+
+/** Encodes one RecordBatch v2. Synchronous; compression runs inline. */
+export function encodeRecordBatch(input: BatchInput): Buffer {
+  const records = input.records;
+  if (!Array.isArray(records) || records.length === 0) throw new InvalidRecordError("a batch needs at least one record");
+  const codec: CompressionCodecId = input.compression ?? CompressionCodec.none;
+  if (!Number.isInteger(codec) || codec < CompressionCodec.none || codec > CompressionCodec.zstd) {
+    throw new UnsupportedCompressionError(codec);
+  }
+  const baseOffset = input.baseOffset ?? 0;
+  const partitionLeaderEpoch = input.partitionLeaderEpoch ?? -1;
+  const producerId = input.producerId ?? -1;
+  const producerEpoch = input.producerEpoch ?? -1;
+  const baseSequence = input.baseSequence ?? -1;
+  checkInt("baseOffset", baseOffset, 0, Number.MAX_SAFE_INTEGER - (records.length - 1));
+  checkInt("partitionLeaderEpoch", partitionLeaderEpoch, -1, INT32_MAX);
+  checkInt("producerId", producerId, -1, Number.MAX_SAFE_INTEGER);
+  checkInt("producerEpoch", producerEpoch, -1, 0x7fff);
+  checkInt("baseSequence", baseSequence, -1, INT32_MAX);
+  checkInt("record count", records.length, 1, INT32_MAX);
+
+  const measured = measure(records, input.now);
+  let out: Buffer;
+  if (codec === CompressionCodec.none) {
+    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + measured.recordsBytes);
+    const end = writeRecords(out, BATCH_HEADER_BYTES, records, measured);
+    assert(end === out.length, `records end at ${end}, batch is ${out.length} bytes`);
+  } else {
+    const scratch = Buffer.allocUnsafe(measured.recordsBytes);
+    const end = writeRecords(scratch, 0, records, measured);
+    assert(end === scratch.length, `records end at ${end}, scratch is ${scratch.length} bytes`);
+    const compressed = compress(codec, scratch);
+    if (BATCH_HEADER_BYTES + compressed.length > ENCODED_BATCH_BYTES_MAX) {
+      throw new MessageTooLargeError(BATCH_HEADER_BYTES + compressed.length, ENCODED_BATCH_BYTES_MAX);
+    }
+    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+    out.set(compressed, BATCH_HEADER_BYTES);
+  }
+
+  let attributes: number = codec;
+  if (input.timestampType === "log-append") attributes |= Attributes.timestampTypeLogAppend;
+  if (input.transactional === true) attributes |= Attributes.transactional;
+  if (input.control === true) attributes |= Attributes.control;
+
+  writeInt64(out, HeaderOffset.baseOffset, baseOffset);
+  out.writeInt32BE(out.length - BATCH_LENGTH_PREFIX_BYTES, HeaderOffset.batchLength);
+  out.writeInt32BE(partitionLeaderEpoch, HeaderOffset.partitionLeaderEpoch);
+  out.writeInt8(MAGIC_V2, HeaderOffset.magic);
+  out.writeInt16BE(attributes, HeaderOffset.attributes);
+  out.writeInt32BE(records.length - 1, HeaderOffset.lastOffsetDelta);
+  writeInt64(out, HeaderOffset.baseTimestamp, measured.minTimestamp);
+  writeInt64(out, HeaderOffset.maxTimestamp, measured.maxTimestamp);
+  writeInt64(out, HeaderOffset.producerId, producerId);
+  out.writeInt16BE(producerEpoch, HeaderOffset.producerEpoch);
+  out.writeInt32BE(baseSequence, HeaderOffset.baseSequence);
+  out.writeInt32BE(records.length, HeaderOffset.recordCount);
+  out.writeUInt32BE(computeBatchCrc(out, 0, out.length), HeaderOffset.crc);
+  return out;
+}
