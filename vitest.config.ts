@@ -7,7 +7,7 @@ export const config = defineConfig({
   ssr: { resolve: { conditions: ["source"] } },
   test: {
     include: ["**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
+    exclude: ["**/node_modules/**", "**/dist/**", "**/*.k8s.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
