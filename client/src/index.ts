@@ -1,0 +1,50 @@
+/**
+ * @sluice/client: the TypeScript SDK for Sluice. Named exports only; types via `export type`.
+ *
+ * | module               | what it holds                                                       |
+ * | -------------------- | ------------------------------------------------------------------- |
+ * | producer.ts          | Producer: batching, linger, compression, partitioning, retries       |
+ * | accumulator.ts       | per-partition batch queues (pure; time is an argument)               |
+ * | buffer-pool.ts       | the producer's memory budget and back-pressure                       |
+ * | partitioner.ts       | Kafka's murmur2 key partitioner and the sticky null-key partitioner  |
+ * | produce-transport.ts | pipelined ProduceStream (with unary fallback)                        |
+ * | consumer.ts          | Consumer: assign, seek, pipelined fetches, for-await iteration       |
+ * | admin.ts             | Admin: topics, partitions, configs, cluster, offsets                 |
+ * | list-offsets.ts      | ListOffsets routed to partition leaders                              |
+ * | cluster.ts           | bootstrap, connections per broker, metadata refresh                  |
+ * | metadata.ts          | the metadata cache (pure)                                            |
+ * | connection.ts        | one gRPC channel per broker, typed unary calls                       |
+ * | retry.ts             | the one retry policy                                                 |
+ * | errors.ts            | client-side error classes                                            |
+ * | limits.ts            | every default and bound, with its reason                             |
+ * | runtime.ts           | injected clock, randomness and timers                                |
+ */
+export { Producer } from "./producer.js";
+export type { Acks, Bytes, CompressionName, Enqueued, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.js";
+export { Consumer } from "./consumer.js";
+export type { AutoOffsetReset, ConsumerBatch, ConsumerOptions, ConsumerRecord, TopicPartition } from "./consumer.js";
+export { Admin } from "./admin.js";
+export type {
+  AdminOptions,
+  BrokerDescription,
+  ClusterDescription,
+  ConfigAlterations,
+  ConfigEntry,
+  ConfigSourceName,
+  CreatedTopic,
+  NewTopic,
+  PartitionDescription,
+  TopicConfigs,
+  TopicDescription,
+  TopicListing,
+} from "./admin.js";
+export type { OffsetSpec, PartitionOffset } from "./list-offsets.js";
+export { parseBootstrap, parseHostPort } from "./cluster.js";
+export type { ClientOptions, HostPort } from "./cluster.js";
+export { murmur2, toPositive, partitionForKey } from "./partitioner.js";
+export { RetryPolicy } from "./retry.js";
+export type { RetryOptions } from "./retry.js";
+export { BrokerCallError, BufferExhaustedError, ClientClosedError, ConfigError, ConnectionError, NoOffsetError, TimeoutError } from "./errors.js";
+export { ManualTime, seededRandom, systemClock, systemRandom, systemScheduler } from "./runtime.js";
+export type { Clock, Random, Scheduler, TimerHandle } from "./runtime.js";
+export * as limits from "./limits.js";

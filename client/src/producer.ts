@@ -1,0 +1,735 @@
+/**
+ * The Producer: `send()` a record, get a promise of its offset.
+ *
+ * Path of a record: normalize (bytes once) → choose a partition (explicit, murmur2 of the key,
+ * or sticky) → reserve its size in the BufferPool (back-pressure: wait up to `maxBlockMs`) →
+ * join its partition's open batch in the RecordAccumulator → each batch is encoded once
+ * (RecordBatch v2, compressed) as soon as it is full, or when it is sent → a partition is sent
+ * when its head batch is full, has lingered `lingerMs`, or a flush/close asks; sends for the same
+ * leader broker are packed into Produce requests of about `maxRequestBytes` (pipelined on one
+ * ProduceStream) → the answer resolves every record's promise with
+ * `{ topic, partition, offset, timestamp }`.
+ *
+ * Retries: retriable errors (per partition or for the whole request) put the send back at the
+ * head of its partition queue, after a backoff from the RetryPolicy, until the delivery
+ * timeout; stale-metadata errors refresh metadata first; MESSAGE_TOO_LARGE makes a multi-batch
+ * send go again one batch at a time and a one-batch send split in two. The same encoded bytes
+ * are resent (never re-encoded, except when split).
+ *
+ * Ordering: one send per partition in flight (IN_FLIGHT_SENDS_PER_PARTITION). A send is the
+ * partition's head batches (up to PRODUCE_PARTITION_SEND_BYTES_MAX), concatenated into one
+ * partition entry that the broker appends all-or-nothing; a failed send is retried whole, at
+ * the head of its queue. So records of a partition are appended in `send()` order even across
+ * retries, and a slow broker makes sends bigger instead of the pipeline shallower. A retry after
+ * a lost answer can duplicate a send (at-least-once; there is no idempotent producer yet).
+ *
+ * Bounds: buffered bytes ≤ bufferMemoryBytes; requests in flight per broker ≤
+ * maxInFlightRequestsPerBroker; one request ≤ PRODUCE_REQUEST_BYTES_MAX.
+ */
+import {
+  assert,
+  BATCH_HEADER_BYTES,
+  CompressionCodec,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  fromErrorInfo,
+  MessageTooLargeError,
+  SluiceError,
+  type api,
+  type CompressionCodecId,
+  type RecordHeader,
+  type RecordInput,
+} from "@sluice/protocol";
+import {
+  APPENDED_CLOSED_FULL,
+  APPENDED_NEW_BATCH,
+  estimateRecordBytes,
+  ProducerBatch,
+  RecordAccumulator,
+  type PartitionQueue,
+  type RecordMetadata,
+  type Reject,
+  type Resolve,
+} from "./accumulator.js";
+import { BufferPool } from "./buffer-pool.js";
+import { ClusterClient, positiveIntOption, type ClientOptions } from "./cluster.js";
+import { ClientClosedError, ConfigError, TimeoutError } from "./errors.js";
+import {
+  BATCH_BYTES_DEFAULT,
+  BATCH_BYTES_MAX,
+  BUFFER_MEMORY_BYTES_DEFAULT,
+  DELIVERY_TIMEOUT_MS_DEFAULT,
+  IN_FLIGHT_REQUESTS_PER_BROKER_DEFAULT,
+  IN_FLIGHT_REQUESTS_PER_BROKER_MAX,
+  LINGER_MS_DEFAULT,
+  LINGER_MS_MAX,
+  MAX_BLOCK_MS_DEFAULT,
+  METADATA_WAIT_MS_DEFAULT,
+  PRODUCE_PARTITION_SEND_BYTES_MAX,
+  PRODUCE_REQUEST_BYTES_DEFAULT,
+  PRODUCE_REQUEST_BYTES_MAX,
+} from "./limits.js";
+import { partitionForKey, StickyPartitioner } from "./partitioner.js";
+import type { ProduceFrame, ProducePartitionFrame } from "./produce-request.js";
+import { StreamProduceTransport, UnaryProduceTransport, type ProduceTransport } from "./produce-transport.js";
+import { needsMetadataRefresh } from "./retry.js";
+import type { TimerHandle } from "./runtime.js";
+
+export type { RecordMetadata } from "./accumulator.js";
+
+export type Acks = 0 | 1 | -1 | "all";
+export type CompressionName = keyof typeof CompressionCodec;
+
+export type Bytes = Buffer | Uint8Array | string;
+
+export interface ProducerRecord {
+  readonly topic: string;
+  /** Overrides the partitioner. */
+  readonly partition?: number;
+  readonly key?: Bytes | null;
+  readonly value: Bytes | null;
+  /** Header values may repeat keys when given as an array. */
+  readonly headers?: Readonly<Record<string, Bytes | null>> | readonly { readonly key: string; readonly value: Bytes | null }[];
+  /** Milliseconds since the epoch; default: now. */
+  readonly timestamp?: number;
+}
+
+export interface ProducerOptions extends ClientOptions {
+  /** 0: no answer awaited; 1: the leader appended; -1 or "all": committed (default). */
+  readonly acks?: Acks;
+  readonly compression?: CompressionName;
+  /** Batch size target per partition (uncompressed estimate); default BATCH_BYTES_DEFAULT (512 KiB). */
+  readonly batchBytes?: number;
+  /** How long a batch waits for more records; default LINGER_MS_DEFAULT (5 ms). */
+  readonly lingerMs?: number;
+  /** Memory for records not yet acknowledged; default BUFFER_MEMORY_BYTES_DEFAULT (32 MiB). */
+  readonly bufferMemoryBytes?: number;
+  /** How long `send()` waits for buffer memory before BufferExhaustedError; default 60 s. */
+  readonly maxBlockMs?: number;
+  /** Time from `send()` to acknowledgement, retries included; default 120 s. */
+  readonly deliveryTimeoutMs?: number;
+  readonly maxInFlightRequestsPerBroker?: number;
+  /** Record-batch bytes per Produce request; default PRODUCE_REQUEST_BYTES_DEFAULT. */
+  readonly maxRequestBytes?: number;
+  /** How long `send()` waits for an unknown topic to appear in metadata; default 5 s. */
+  readonly metadataWaitMs?: number;
+  /** Pipelined ProduceStream (default) or one unary Produce call per request. */
+  readonly useProduceStream?: boolean;
+}
+
+/** What `enqueue()` resolves to once the record is buffered (the wrapper keeps the inner promise from being flattened). */
+export interface Enqueued {
+  readonly delivered: Promise<RecordMetadata>;
+}
+
+const acksValues = new Map<unknown, 0 | 1 | -1>([
+  [0, 0],
+  [1, 1],
+  [-1, -1],
+  ["all", -1],
+]);
+
+function toBuffer(bytes: Bytes): Buffer {
+  if (typeof bytes === "string") return Buffer.from(bytes, "utf8");
+  if (Buffer.isBuffer(bytes)) return bytes;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Shared by every record without headers (the codec would otherwise allocate `[]` per record). */
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+function normalizeHeaders(headers: NonNullable<ProducerRecord["headers"]>): RecordHeader[] {
+  const out: RecordHeader[] = [];
+  if (Array.isArray(headers)) {
+    for (const h of headers as readonly { key: string; value: Bytes | null }[]) {
+      out.push({ key: String(h.key), value: h.value === null ? null : toBuffer(h.value) });
+    }
+  } else {
+    for (const [key, value] of Object.entries(headers as Record<string, Bytes | null>)) {
+      out.push({ key, value: value === null ? null : toBuffer(value) });
+    }
+  }
+  return out;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The batches of one partition that travel together in one request. */
+interface PartitionSend {
+  readonly queue: PartitionQueue;
+  readonly batches: ProducerBatch[];
+}
+
+export class Producer {
+  readonly cluster: ClusterClient;
+  private readonly acks: 0 | 1 | -1;
+  private readonly codec: CompressionCodecId;
+  private readonly batchBytes: number;
+  private readonly lingerMs: number;
+  private readonly maxBlockMs: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxRequestBytes: number;
+  private readonly metadataWaitMs: number;
+  private readonly useStream: boolean;
+  private readonly accumulator: RecordAccumulator;
+  private readonly pool: BufferPool;
+  private readonly sticky: StickyPartitioner;
+  private readonly transports = new Map<string, ProduceTransport>();
+  private readonly inFlightByAddress = new Map<string, number>();
+  /** Admissions that had to wait (metadata, memory) run in order behind this chain. */
+  private admitChain: Promise<void> = RESOLVED;
+  private waitingAdmits = 0;
+  private flushing = 0;
+  private closing = false;
+  private closed = false;
+  private closePromise: Promise<void> | undefined;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeAtMs = Number.POSITIVE_INFINITY;
+  private metadataRefreshPending = false;
+  private readonly doneWaiters = new Map<ProducerBatch, (() => void)[]>();
+
+  constructor(options: ProducerOptions) {
+    this.cluster = new ClusterClient(options);
+    const acks = acksValues.get(options.acks ?? -1);
+    if (acks === undefined) throw new ConfigError("acks", `must be 0, 1, -1 or "all", got ${String(options.acks)}`);
+    this.acks = acks;
+    const compression = options.compression ?? "none";
+    if (!Object.hasOwn(CompressionCodec, compression)) {
+      throw new ConfigError("compression", `must be one of ${Object.keys(CompressionCodec).join(", ")}, got ${String(compression)}`);
+    }
+    this.codec = CompressionCodec[compression];
+    this.batchBytes = positiveIntOption("batchBytes", options.batchBytes, BATCH_BYTES_DEFAULT, BATCH_BYTES_MAX, BATCH_HEADER_BYTES + 1);
+    const lingerMs = positiveIntOption("lingerMs", options.lingerMs, LINGER_MS_DEFAULT, LINGER_MS_MAX, 0);
+    this.lingerMs = lingerMs;
+    const bufferMemoryBytes = positiveIntOption("bufferMemoryBytes", options.bufferMemoryBytes, BUFFER_MEMORY_BYTES_DEFAULT);
+    this.maxBlockMs = positiveIntOption("maxBlockMs", options.maxBlockMs, MAX_BLOCK_MS_DEFAULT, Number.MAX_SAFE_INTEGER, 0);
+    this.deliveryTimeoutMs = positiveIntOption("deliveryTimeoutMs", options.deliveryTimeoutMs, DELIVERY_TIMEOUT_MS_DEFAULT);
+    this.maxInFlight = positiveIntOption("maxInFlightRequestsPerBroker", options.maxInFlightRequestsPerBroker, IN_FLIGHT_REQUESTS_PER_BROKER_DEFAULT, IN_FLIGHT_REQUESTS_PER_BROKER_MAX);
+    this.maxRequestBytes = positiveIntOption("maxRequestBytes", options.maxRequestBytes, PRODUCE_REQUEST_BYTES_DEFAULT, PRODUCE_REQUEST_BYTES_MAX, BATCH_HEADER_BYTES + 1);
+    this.metadataWaitMs = positiveIntOption("metadataWaitMs", options.metadataWaitMs, METADATA_WAIT_MS_DEFAULT, Number.MAX_SAFE_INTEGER, 0);
+    this.useStream = options.useProduceStream ?? true;
+    this.accumulator = new RecordAccumulator({
+      batchBytes: this.batchBytes,
+      lingerMs,
+      compressed: this.codec !== CompressionCodec.none,
+      // Encoding a batch as soon as it is full lets its record objects die young (cheap to
+      // collect) instead of surviving, promoted, until the send; a failure is left for the send.
+      onFull: (batch) => {
+        try {
+          this.encode(batch);
+        } catch {
+          // reported when the batch is sent
+        }
+      },
+    });
+    this.pool = new BufferPool(bufferMemoryBytes, this.cluster.scheduler);
+    this.sticky = new StickyPartitioner(this.cluster.random);
+  }
+
+  /**
+   * Sends a record; resolves when the broker acknowledged it (per `acks`). Waits for buffer
+   * memory first when the producer is full (up to `maxBlockMs`).
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const admitted = this.admit(record, resolve, reject);
+      if (admitted !== RESOLVED) admitted.catch(reject);
+    });
+  }
+
+  /**
+   * Back-pressure-friendly send: resolves as soon as the record is buffered (waiting when the
+   * buffer is full), with the promise of its acknowledgement. Awaiting each `enqueue()` keeps
+   * memory bounded however fast the caller produces.
+   */
+  enqueue(record: ProducerRecord): Promise<Enqueued> {
+    let resolve: Resolve | undefined;
+    let reject: Reject | undefined;
+    const delivered = new Promise<RecordMetadata>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    assert(resolve !== undefined && reject !== undefined);
+    const enqueued: Enqueued = { delivered };
+    const admitted = this.admit(record, resolve, reject);
+    return admitted === RESOLVED ? Promise.resolve(enqueued) : admitted.then(() => enqueued);
+  }
+
+  /** Sends everything buffered now (ignoring linger) and waits until those records are answered. */
+  async flush(): Promise<void> {
+    await this.admitChain.catch(() => undefined);
+    const batches = [...this.accumulator.all()];
+    if (batches.length === 0) return;
+    this.flushing++;
+    try {
+      const done = this.whenDone(batches);
+      this.wake(0);
+      await done;
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /**
+   * Stops accepting records, sends and awaits what is buffered (up to `timeoutMs`, default the
+   * delivery timeout), then fails whatever is left with ClientClosedError and closes connections.
+   */
+  close(timeoutMs: number = this.deliveryTimeoutMs): Promise<void> {
+    this.closePromise ??= this.doClose(timeoutMs);
+    return this.closePromise;
+  }
+
+  /** Buffer-pool bytes in use (records accepted, not yet answered). */
+  get bufferedBytes(): number {
+    return this.pool.used;
+  }
+
+  private async doClose(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    let timer: TimerHandle | undefined;
+    try {
+      await Promise.race([
+        this.flush(),
+        new Promise<void>((resolve) => {
+          timer = this.cluster.scheduler.after(timeoutMs, resolve);
+        }),
+      ]);
+    } catch {
+      // records carry their own errors; close goes on
+    } finally {
+      timer?.cancel();
+    }
+    this.closed = true;
+    this.wakeTimer?.cancel();
+    const closedError = new ClientClosedError("producer");
+    this.fail(this.accumulator.drainAllQueued(), closedError);
+    this.fail(this.accumulator.completeAll(), closedError);
+    this.pool.close();
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+    this.cluster.close();
+  }
+
+  // ---- admission ----------------------------------------------------------------------------
+
+  /** Admits a record: synchronously when possible (returns RESOLVED), else in order behind earlier waiting ones. */
+  private admit(record: ProducerRecord, resolve: Resolve, reject: Reject): Promise<void> {
+    if (this.closing) return Promise.reject(new ClientClosedError("producer"));
+    let input: RecordInput;
+    let sizeBytes: number;
+    const nowMs = this.cluster.clock.now();
+    try {
+      input = this.normalize(record, nowMs);
+      sizeBytes = estimateRecordBytes(input);
+      if (sizeBytes + BATCH_HEADER_BYTES > BATCH_BYTES_MAX) throw new MessageTooLargeError(sizeBytes + BATCH_HEADER_BYTES, BATCH_BYTES_MAX);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Fast path: nothing waiting ahead, topic known, memory available.
+    if (this.waitingAdmits === 0) {
+      const topic = this.cluster.metadata.topic(record.topic);
+      if (topic !== undefined && (record.partition === undefined || record.partition < topic.partitions.length)) {
+        let reserved: boolean;
+        try {
+          reserved = this.pool.tryReserve(sizeBytes);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        if (reserved) {
+          this.append(record, input, sizeBytes, topic.partitions.length, topic.available, resolve, reject, nowMs);
+          return RESOLVED;
+        }
+      }
+    }
+    // Slow path, in order behind earlier waiting admissions (keeps per-partition send order).
+    this.waitingAdmits++;
+    const admitted = this.admitChain.catch(() => undefined).then(() => this.admitSlow(record, input, sizeBytes, resolve, reject));
+    this.admitChain = admitted.finally(() => {
+      this.waitingAdmits--;
+    });
+    return admitted;
+  }
+
+  private async admitSlow(record: ProducerRecord, input: RecordInput, sizeBytes: number, resolve: Resolve, reject: Reject): Promise<void> {
+    // Records handed over before close() still go out (close flushes them); only a closed producer refuses.
+    if (this.closed) throw new ClientClosedError("producer");
+    let topic = await this.cluster.topic(record.topic, this.metadataWaitMs);
+    if (record.partition !== undefined && record.partition >= topic.partitions.length) {
+      await this.cluster.refreshMetadata([record.topic]);
+      topic = this.cluster.metadata.topic(record.topic) ?? topic;
+      if (record.partition >= topic.partitions.length) {
+        throw new SluiceError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${record.partition} of topic "${record.topic}" does not exist (${topic.partitions.length} partitions)`);
+      }
+    }
+    if (!this.pool.tryReserve(sizeBytes)) {
+      this.wake(0); // blocked senders: send without lingering to free memory sooner
+      await this.pool.reserve(sizeBytes, this.maxBlockMs);
+    }
+    if (this.closed) {
+      this.pool.release(sizeBytes);
+      throw new ClientClosedError("producer");
+    }
+    this.append(record, input, sizeBytes, topic.partitions.length, topic.available, resolve, reject, this.cluster.clock.now());
+  }
+
+  /** The record as the codec takes it: bytes converted once, timestamp fixed now, one object. */
+  private normalize(record: ProducerRecord, nowMs: number): RecordInput {
+    if (typeof record.topic !== "string" || record.topic.length === 0) {
+      throw new SluiceError("INVALID_TOPIC_EXCEPTION", `record topic must be a non-empty string, got ${JSON.stringify(record.topic)}`);
+    }
+    if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
+      throw new SluiceError("UNKNOWN_TOPIC_OR_PARTITION", `partition must be an integer >= 0, got ${String(record.partition)}`);
+    }
+    const timestamp = record.timestamp ?? nowMs;
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw new SluiceError("INVALID_TIMESTAMP", `timestamp must be a safe integer >= 0 (ms), got ${String(record.timestamp)}`);
+    }
+    const value = record.value;
+    if (value === undefined) throw new SluiceError("INVALID_RECORD", "record value must be bytes, a string or null");
+    const key = record.key;
+    return {
+      key: key === undefined || key === null ? null : toBuffer(key),
+      value: value === null ? null : toBuffer(value),
+      headers: record.headers === undefined ? NO_HEADERS : normalizeHeaders(record.headers),
+      timestamp,
+    };
+  }
+
+  private append(record: ProducerRecord, input: RecordInput, sizeBytes: number, numPartitions: number, available: readonly number[], resolve: Resolve, reject: Reject, nowMs: number): void {
+    let partition: number;
+    const key = input.key;
+    const keyed = key !== null && key !== undefined;
+    if (record.partition !== undefined) partition = record.partition;
+    else if (keyed) partition = partitionForKey(key, numPartitions);
+    else partition = this.sticky.partition(record.topic, numPartitions, available);
+    const flags = this.accumulator.append(record.topic, partition, input, sizeBytes, resolve, reject, nowMs);
+    if ((flags & APPENDED_CLOSED_FULL) !== 0) {
+      if (!keyed && record.partition === undefined) this.sticky.onBatchClosed(record.topic, partition, numPartitions, available);
+      this.wake(0);
+    } else if ((flags & APPENDED_NEW_BATCH) !== 0) {
+      // A new batch: the sender looks again when its linger is over.
+      this.wake(this.flushing > 0 || this.closing || this.pool.hasWaiters ? 0 : this.lingerMs);
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** Runs the sender after `delayMs` (coalesced with any earlier scheduled run). */
+  private wake(delayMs: number): void {
+    if (this.closed) return;
+    const atMs = this.cluster.clock.now() + Math.max(0, delayMs);
+    if (this.wakeTimer !== undefined && this.wakeAtMs <= atMs) return;
+    this.wakeTimer?.cancel();
+    this.wakeAtMs = atMs;
+    this.wakeTimer = this.cluster.scheduler.after(Math.max(0, delayMs), () => {
+      this.wakeTimer = undefined;
+      this.wakeAtMs = Number.POSITIVE_INFINITY;
+      this.runSender();
+    });
+  }
+
+  /**
+   * One pass of the sender: fail expired batches, drain every ready partition whose leader has
+   * a free request slot, pack the sends into requests per broker, and schedule the next pass.
+   */
+  private runSender(): void {
+    if (this.closed) return;
+    const now = this.cluster.clock.now();
+    for (const batch of this.accumulator.expire(now - this.deliveryTimeoutMs)) {
+      this.fail([batch], new TimeoutError(`delivery of ${batch.recordCount} record(s) to ${batch.topic}-${batch.partition}`, this.deliveryTimeoutMs, { cause: batch.lastError }));
+    }
+    const sendNow = this.flushing > 0 || this.closing || this.pool.hasWaiters;
+    const { ready, nextReadyMs } = this.accumulator.ready(now, sendNow);
+    const byAddress = new Map<string, PartitionSend[]>();
+    let leaderMissing = false;
+    for (const queue of ready) {
+      const leader = this.cluster.metadata.leaderOf(queue.topic, queue.partition);
+      if (leader === undefined) {
+        leaderMissing = true;
+        continue;
+      }
+      if ((this.inFlightByAddress.get(leader.address) ?? 0) >= this.maxInFlight) continue;
+      const wasOpen = !queue.batches[queue.batches.length - 1]!.closed;
+      const batches = this.accumulator.drain(queue, PRODUCE_PARTITION_SEND_BYTES_MAX);
+      if (wasOpen && queue.batches.length === 0) {
+        // An open batch just left: if it was the sticky partition's, null-key records go elsewhere next.
+        const topic = this.cluster.metadata.topic(queue.topic);
+        if (topic !== undefined) this.sticky.onBatchClosed(queue.topic, queue.partition, topic.partitions.length, topic.available);
+      }
+      let list = byAddress.get(leader.address);
+      if (list === undefined) {
+        list = [];
+        byAddress.set(leader.address, list);
+      }
+      list.push({ queue, batches });
+    }
+    for (const [address, sends] of byAddress) this.sendToBroker(address, sends);
+    if (leaderMissing || this.cluster.metadataStale) this.refreshMetadataSoon();
+    let nextMs = nextReadyMs;
+    const oldest = this.accumulator.oldestQueuedMs();
+    if (oldest !== undefined) nextMs = Math.min(nextMs ?? Number.POSITIVE_INFINITY, oldest + this.deliveryTimeoutMs);
+    if (nextMs !== undefined) this.wake(nextMs - now);
+  }
+
+  /** Encodes the sends' batches (once) and packs them into requests within maxRequestBytes and the in-flight cap. */
+  private sendToBroker(address: string, sends: PartitionSend[]): void {
+    let request: PartitionSend[] = [];
+    let requestBytes = 0;
+    const flushRequest = (): void => {
+      if (request.length === 0) return;
+      this.sendRequest(address, request);
+      request = [];
+      requestBytes = 0;
+    };
+    for (const send of sends) {
+      let bytes = 0;
+      try {
+        for (const batch of send.batches) bytes += this.encode(batch).length;
+      } catch (error) {
+        // Bad input the checks in send() did not catch: these records can never be sent.
+        this.fail(this.accumulator.complete(send.queue), error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      if (request.length > 0 && requestBytes + bytes > this.maxRequestBytes) flushRequest();
+      if (request.length === 0 && (this.inFlightByAddress.get(address) ?? 0) >= this.maxInFlight) {
+        this.accumulator.giveBack(send.queue); // no request slot: it leaves on a later pass, bytes kept
+        continue;
+      }
+      request.push(send);
+      requestBytes += bytes;
+    }
+    flushRequest();
+  }
+
+  /** Encodes a batch once; its record objects are dropped then (the bytes carry them). */
+  private encode(batch: ProducerBatch): Buffer {
+    if (batch.encoded === undefined) {
+      batch.encoded = encodeRecordBatch({ records: batch.records, compression: this.codec, now: this.cluster.clock.now() });
+      batch.records = [];
+    }
+    return batch.encoded;
+  }
+
+  private transport(address: string): ProduceTransport {
+    let transport = this.transports.get(address);
+    if (transport === undefined) {
+      const connection = this.cluster.connection(address);
+      transport = this.useStream ? new StreamProduceTransport(connection, this.cluster.scheduler) : new UnaryProduceTransport(connection);
+      this.transports.set(address, transport);
+    }
+    return transport;
+  }
+
+  private sendRequest(address: string, sends: PartitionSend[]): void {
+    this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 0) + 1);
+    const byTopic = new Map<string, ProducePartitionFrame[]>();
+    for (const { queue, batches } of sends) {
+      for (const batch of batches) batch.attempts++;
+      let partitions = byTopic.get(queue.topic);
+      if (partitions === undefined) {
+        partitions = [];
+        byTopic.set(queue.topic, partitions);
+      }
+      // Several batches of a partition travel as one `records` field: the broker appends them all or none.
+      partitions.push({ partition: queue.partition, batches: batches.map((b) => b.encoded!) });
+    }
+    const request: ProduceFrame = {
+      correlationId: 0,
+      acks: this.acks,
+      timeoutMs: this.cluster.requestTimeoutMs,
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    };
+    let sent: Promise<api.ProduceResponse | undefined>;
+    try {
+      sent = this.transport(address).send(request, this.cluster.requestTimeoutMs);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent
+      .then(
+        (response) => this.onResponse(sends, response),
+        (error: unknown) => {
+          if (this.closed) return;
+          for (const send of sends) this.onSendError(send, error);
+        },
+      )
+      .finally(() => {
+        this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 1) - 1);
+        this.wake(0);
+      });
+  }
+
+  private onResponse(sends: readonly PartitionSend[], response: api.ProduceResponse | undefined): void {
+    if (this.closed) return; // close() already failed these batches
+    if (response === undefined) {
+      for (const send of sends) this.succeed(send, -1, -1);
+      return;
+    }
+    const results = new Map<string, api.PartitionProduceResult>();
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) results.set(`${topic.topic}\u0000${partition.partition}`, partition);
+    }
+    for (const send of sends) {
+      const result = results.get(`${send.queue.topic}\u0000${send.queue.partition}`);
+      if (result === undefined) {
+        this.onSendError(send, new SluiceError("UNKNOWN_SERVER_ERROR", `no result for ${send.queue.topic}-${send.queue.partition} in the produce response`));
+        continue;
+      }
+      const error = fromErrorInfo(result.error);
+      if (error === null) this.succeed(send, result.baseOffset, result.logAppendTimeMs);
+      else this.onSendError(send, error);
+    }
+  }
+
+  /** A send failed as a whole (the broker appended none of it): retry it in order, split it, or fail it. */
+  private onSendError(send: PartitionSend, error: unknown): void {
+    if (this.closed) return;
+    const { queue, batches } = send;
+    for (const batch of batches) batch.lastError = error;
+    const now = this.cluster.clock.now();
+    if (error instanceof SluiceError && error.errorName === "MESSAGE_TOO_LARGE") {
+      if (batches.length > 1) {
+        // Which batch is too large is not said: send them one at a time to find out.
+        this.accumulator.retry(queue, batches, now, batches.length);
+        return;
+      }
+      const only = batches[0]!;
+      if (only.recordCount > 1) {
+        this.accumulator.retry(queue, this.split(only), now, 2);
+        return;
+      }
+    }
+    const oldest = batches[0]!;
+    const decision = this.cluster.retry.decide(error, oldest.attempts, now, oldest.createdMs + this.deliveryTimeoutMs, this.cluster.random);
+    if (!decision.retry) {
+      const failure =
+        error instanceof SluiceError && error.retriable
+          ? new TimeoutError(`delivery of ${batches.reduce((n, b) => n + b.recordCount, 0)} record(s) to ${queue.topic}-${queue.partition} (${oldest.attempts} attempts)`, this.deliveryTimeoutMs, { cause: error })
+          : error instanceof Error
+            ? error
+            : new Error(String(error));
+      this.fail(this.accumulator.complete(queue), failure);
+      return;
+    }
+    if (needsMetadataRefresh(error)) this.refreshMetadataSoon();
+    this.accumulator.retry(queue, batches, now + decision.delayMs);
+  }
+
+  /** Halves a batch the broker found too large; both halves are encoded anew and sent in order. */
+  private split(batch: ProducerBatch): ProducerBatch[] {
+    // The records were dropped when the batch was encoded: read them back from its bytes.
+    const records: readonly RecordInput[] = batch.records.length > 0 ? batch.records : decodeRecordBatch(batch.encoded!).records;
+    const half = Math.ceil(batch.recordCount / 2);
+    const parts: ProducerBatch[] = [];
+    for (const [from, to] of [
+      [0, half],
+      [half, batch.recordCount],
+    ] as const) {
+      const part = new ProducerBatch(batch.topic, batch.partition, batch.createdMs, this.codec !== CompressionCodec.none);
+      for (let i = from; i < to; i++) {
+        const record = records[i]!;
+        const bytes = estimateRecordBytes(record);
+        part.records.push(record);
+        part.timestamps.push(batch.timestamps[i]!);
+        part.resolves.push(batch.resolves[i]!);
+        part.rejects.push(batch.rejects[i]!);
+        part.estimatedBytes += bytes;
+        part.reservedBytes += bytes;
+      }
+      part.attempts = batch.attempts;
+      part.lastError = batch.lastError;
+      parts.push(part);
+    }
+    // Whatever the halves do not account for (nothing, normally) stays with the first half.
+    parts[0]!.reservedBytes += batch.reservedBytes - parts[0]!.reservedBytes - parts[1]!.reservedBytes;
+    const waiters = this.doneWaiters.get(batch);
+    if (waiters !== undefined) {
+      this.doneWaiters.delete(batch);
+      let remaining = parts.length;
+      for (const part of parts) {
+        this.doneWaiters.set(part, [
+          () => {
+            if (--remaining === 0) for (const w of waiters) w();
+          },
+        ]);
+      }
+    }
+    return parts;
+  }
+
+  /** The broker appended the send: its batches got consecutive offsets from `baseOffset`. */
+  private succeed(send: PartitionSend, baseOffset: number, logAppendTimeMs: number): void {
+    const batches = this.accumulator.complete(send.queue);
+    const { topic, partition } = send.queue;
+    let offset = baseOffset;
+    for (const batch of batches) {
+      this.pool.release(batch.reservedBytes);
+      const { timestamps, resolves } = batch;
+      for (let i = 0; i < resolves.length; i++) {
+        resolves[i]!({
+          topic,
+          partition,
+          offset: baseOffset < 0 ? -1 : offset++,
+          timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[i]!,
+        });
+      }
+      this.notifyDone(batch);
+    }
+  }
+
+  /** Fails batches for good (they are no longer queued or in flight). */
+  private fail(batches: readonly ProducerBatch[], error: Error): void {
+    for (const batch of batches) {
+      this.pool.release(batch.reservedBytes);
+      for (const reject of batch.rejects) reject(error);
+      this.notifyDone(batch);
+    }
+  }
+
+  private notifyDone(batch: ProducerBatch): void {
+    const waiters = this.doneWaiters.get(batch);
+    if (waiters === undefined) return;
+    this.doneWaiters.delete(batch);
+    for (const waiter of waiters) waiter();
+  }
+
+  private whenDone(batches: readonly ProducerBatch[]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let remaining = batches.length;
+      const one = (): void => {
+        if (--remaining === 0) resolve();
+      };
+      for (const batch of batches) {
+        let waiters = this.doneWaiters.get(batch);
+        if (waiters === undefined) {
+          waiters = [];
+          this.doneWaiters.set(batch, waiters);
+        }
+        waiters.push(one);
+      }
+    });
+  }
+
+  /**
+   * Refreshes metadata in the background, then lets the sender look again. Refreshes are at
+   * least one retry backoff apart, so a partition that stays leaderless cannot cause a storm.
+   */
+  private refreshMetadataSoon(): void {
+    if (this.metadataRefreshPending || this.closed) return;
+    this.metadataRefreshPending = true;
+    const topics = new Set<string>();
+    for (const batch of this.accumulator.all()) topics.add(batch.topic);
+    this.cluster
+      .refreshMetadata([...topics])
+      .catch(() => undefined)
+      .then(() => {
+        this.wake(0);
+        return this.cluster.sleep(this.cluster.retry.backoffMs);
+      })
+      .finally(() => {
+        this.metadataRefreshPending = false;
+        this.wake(0); // partitions still without a leader get another look (and refresh)
+      });
+  }
+}
