@@ -1,0 +1,48 @@
+/**
+ * @sluice/broker storage: partition logs in Kafka's on-disk format. See README.md for the map
+ * of files; the public surface is exactly what is exported here.
+ */
+export { PartitionLog } from "./partition-log.js";
+export type {
+  AppendResult,
+  PartitionLogOptions,
+  ReadOptions,
+  ReadResult,
+  ReplicatedAppendOptions,
+  RetentionResult,
+  TimestampOffset,
+} from "./partition-log.js";
+export { LogManager, parsePartitionDirName, partitionDirName, realTimers, validateTopicName } from "./log-manager.js";
+export type { LogManagerOptions, LogManagerStats, RetentionPassResult, Timers, TopicPartition } from "./log-manager.js";
+export { defaultLogConfig, formatFsyncPolicy, logConfig, parseFsyncPolicy } from "./config.js";
+export type { FsyncPolicy, LogConfig, TimestampType } from "./config.js";
+export * from "./limits.js";
+export { ManualClock, systemClock } from "./clock.js";
+export type { Clock } from "./clock.js";
+export {
+  AppendQueueFullError,
+  FencedLeaderEpochError,
+  NonContiguousAppendError,
+  SegmentSwapConflictError,
+  TruncateInsideBatchError,
+} from "./errors.js";
+export { LeaderEpochCache } from "./leader-epoch-cache.js";
+export type { EpochEndOffset, EpochEntry } from "./leader-epoch-cache.js";
+export { IoThrottle, realSleep } from "./io-throttle.js";
+export type { IoThrottleOptions } from "./io-throttle.js";
+export { CleanedSegmentWriter } from "./segment-swap.js";
+export type { SegmentInfo } from "./segment.js";
+export type { BatchSummary } from "./batch-scan.js";
+export { selectSegmentsToDelete } from "./retention.js";
+export type { RetentionDecision, RetentionInput, RetentionReason, RetentionSegment } from "./retention.js";
+export { emptyLogStats } from "./observer.js";
+export type { CorruptBatchEvent, FsyncEvent, LogStats, RecoveryEvent, SegmentsDeletedEvent, StorageObserver } from "./observer.js";
+export { NodeStorageFs } from "./fs/node-fs.js";
+export { SimStorageFs } from "./fs/sim-fs.js";
+export type { CrashMode, SimFault, SimFsOp } from "./fs/sim-fs.js";
+export { seededRandom } from "./fs/sim-random.js";
+export type { SimRandom } from "./fs/sim-random.js";
+export { FileHandlePool } from "./fs/file-pool.js";
+export { IndexCache } from "./index-cache.js";
+export { FsError, fsErrorCode, isNotFound, joinPath } from "./fs/storage-fs.js";
+export type { FileStat, OpenMode, StorageFile, StorageFs } from "./fs/storage-fs.js";
