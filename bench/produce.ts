@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- produce`: produce throughput of one broker process through the client SDK.
+ *
+ * Workload: 1 KiB records with keys, 8 partitions, acks=all, the broker's default fsync policy
+ * (`always`, group commit) unless `--fsync` says otherwise, the Producer's defaults (ProduceStream,
+ * 512 KiB batches, 5 in flight) unless overridden.
+ *
+ * Baseline (same run): bare grpc-js pushes the same number of bytes, in messages of the average
+ * produce request size the broker actually saw (from its own metrics), between two processes; the
+ * best of several in-flight depths (the producer's, 2, 4, 8) counts, so the baseline is grpc-js's
+ * ceiling for that message size. `produce_ratio` = produce / baseline.
+ *
+ * Diagnostic (same run, same broker): `produce_raw_mb_s` feeds the broker pre-encoded batches in
+ * requests of the SDK's average size on one ProduceStream — what the broker takes when the
+ * client costs nothing — and `produce_raw_ratio` compares that to the same baseline.
+ *
+ * Options: --mb 256 (record payload to send), --record-bytes 1024, --partitions 8,
+ * --batch-kib 512, --linger-ms 5, --inflight 5, --fsync always|interval:<ms>|never.
+ */
+import { Producer } from "@sluice/client";
+import { measureGrpcCeiling, mibPerSec } from "./grpc-baseline.js";
+import { numberOption, printTable, type BenchOptions, type BenchResult } from "./report.js";
+import { createBenchTopic, recordValue, startBenchBroker } from "./support/broker-fixture.js";
+import { rawProduce, type RawResult } from "./support/raw-load.js";
+
+export interface ProduceRunResult {
+  readonly seconds: number;
+  readonly records: number;
+  readonly payloadBytes: number;
+  /** Record batch bytes the broker appended (its sluice_topic_bytes_in_total). */
+  readonly wireBytes: number;
+  readonly requests: number;
+}
+
+export interface ProduceWorkload {
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly records: number;
+  readonly recordBytes: number;
+  readonly batchBytes: number;
+  readonly lingerMs: number;
+  readonly inflight: number;
+}
+
+/**
+ * Sends `records` keyed records as fast as the producer takes them (plus one untimed warm-up
+ * record first); resolves when all are acknowledged.
+ */
+export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: number; payloadBytes: number; sent: number }> {
+  const producer = new Producer({
+    bootstrap: workload.bootstrap,
+    acks: "all",
+    batchBytes: workload.batchBytes,
+    lingerMs: workload.lingerMs,
+    maxInFlightRequestsPerBroker: workload.inflight,
+    bufferMemoryBytes: 64 * 1024 * 1024,
+  });
+  // A pool of distinct values reused round-robin: generating 256k random values would time the generator.
+  const values = Array.from({ length: 64 }, (_, i) => recordValue(workload.recordBytes, i + 1));
+  const keys = Array.from({ length: 4096 }, (_, i) => Buffer.from(`key-${i}`));
+  try {
+    // Warm-up: metadata, connection and stream setup are not timed.
+    await producer.send({ topic: workload.topic, key: keys[0], value: values[0] ?? null });
+    const started = performance.now();
+    let failed: unknown;
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < workload.records; i++) {
+      const { delivered } = await producer.enqueue({ topic: workload.topic, key: keys[i % keys.length], value: values[i % values.length] ?? null });
+      if (i % 1024 === 0) pending.push(delivered.catch((error: unknown) => (failed = error)));
+      else delivered.catch((error: unknown) => (failed = error));
+    }
+    await producer.flush();
+    await Promise.all(pending);
+    if (failed !== undefined) throw failed;
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, payloadBytes: workload.records * workload.recordBytes, sent: workload.records + 1 };
+  } finally {
+    await producer.close();
+  }
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult> {
+  const mb = numberOption(options, "mb", 256);
+  const recordBytes = numberOption(options, "record-bytes", 1024);
+  const partitions = numberOption(options, "partitions", 8);
+  const batchBytes = numberOption(options, "batch-kib", 512) * 1024;
+  const lingerMs = numberOption(options, "linger-ms", 5);
+  const inflight = numberOption(options, "inflight", 5);
+  const fsync = options["fsync"] ?? "always";
+  const records = Math.round((mb * 1024 * 1024) / recordBytes);
+  const topic = "bench-produce";
+
+  const broker = await startBenchBroker({ fsync });
+  let result: ProduceRunResult;
+  let raw: RawResult;
+  let messageBytes: number;
+  try {
+    await createBenchTopic(broker.bootstrap, topic, partitions);
+    const requestCount = async (): Promise<number> =>
+      (await broker.metric("sluice_rpc_requests_total", { method: "ProduceStream" })) + (await broker.metric("sluice_rpc_requests_total", { method: "Produce" }));
+    const bytesBefore = await broker.metric("sluice_topic_bytes_in_total", { topic });
+    const requestsBefore = await requestCount();
+    const timed = await produceAll({ bootstrap: broker.bootstrap, topic, records, recordBytes, batchBytes, lingerMs, inflight });
+    const wireBytes = (await broker.metric("sluice_topic_bytes_in_total", { topic })) - bytesBefore;
+    const requests = (await requestCount()) - requestsBefore;
+    result = { ...timed, records, wireBytes, requests };
+    messageBytes = Math.max(1, Math.round(result.wireBytes / Math.max(1, result.requests)));
+
+    // Diagnostic: the same broker fed pre-encoded batches in requests of the same size.
+    await createBenchTopic(broker.bootstrap, `${topic}-raw`, partitions);
+    const perPartitionBytes = messageBytes / partitions;
+    const batchesPerPartition = Math.max(1, Math.ceil(perPartitionBytes / batchBytes));
+    const recordsPerBatch = Math.max(1, Math.round(perPartitionBytes / batchesPerPartition / (recordBytes + 16)));
+    raw = await rawProduce({
+      bootstrap: broker.bootstrap,
+      topic: `${topic}-raw`,
+      partitions,
+      recordBytes,
+      recordsPerBatch,
+      batchesPerPartition,
+      totalBytes: result.wireBytes,
+      inflight,
+    });
+  } finally {
+    await broker.stop();
+  }
+
+  const baseline = await measureGrpcCeiling({ direction: "push", messageBytes, totalBytes: result.wireBytes }, [inflight, 2, 4, 8]);
+  const produceMbS = mibPerSec(result.wireBytes, result.seconds);
+  const rawMbS = mibPerSec(raw.bytes, raw.seconds);
+  const metrics = {
+    produce_mb_s: produceMbS,
+    produce_payload_mb_s: mibPerSec(result.payloadBytes, result.seconds),
+    produce_records_s: result.records / result.seconds,
+    grpc_baseline_mb_s: baseline.mbPerSec,
+    produce_ratio: produceMbS / baseline.mbPerSec,
+    request_bytes_avg: messageBytes,
+    baseline_inflight: baseline.inflight,
+    produce_raw_mb_s: rawMbS,
+    produce_raw_ratio: rawMbS / baseline.mbPerSec,
+  };
+  printTable("produce (SDK → broker process, acks=all)", [
+    ["records", result.records],
+    ["record bytes", recordBytes],
+    ["partitions", partitions],
+    ["fsync", fsync],
+    ["seconds", result.seconds],
+    ["batch bytes appended", result.wireBytes],
+    ["produce requests", result.requests],
+    ["avg request bytes", messageBytes],
+    ["produce MiB/s (batch bytes)", produceMbS],
+    ["payload MiB/s", metrics.produce_payload_mb_s],
+    ["records/s", metrics.produce_records_s],
+    ["grpc-js baseline MiB/s", baseline.mbPerSec],
+    ["baseline best in-flight", baseline.inflight],
+    ["ratio", metrics.produce_ratio],
+    ["broker without SDK MiB/s", rawMbS],
+    ["without SDK ratio", metrics.produce_raw_ratio],
+  ]);
+  return {
+    config: { record_bytes: recordBytes, partitions, acks: "all", fsync, mb, batch_bytes: batchBytes, linger_ms: lingerMs, inflight, client: "@sluice/client Producer" },
+    metrics,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Named bounds of the gRPC server (STYLE habit 4), each with why it has that value.
+ */
+
+/**
+ * Produce requests one ProduceStream may have in flight before the broker stops reading it
+ * (HTTP/2 flow control then pushes back on the client). 64 keeps a pipelining producer busy across
+ * group commits while bounding the memory one stream can pin to 64 × GRPC_MESSAGE_BYTES_MAX.
+ */
+export const PRODUCE_STREAM_INFLIGHT_MAX = 64;
+
+/**
+ * Topics one admin request may name: bounds the work of one call (each creation is an fsync of
+ * the metadata file and a directory per partition).
+ */
+export const ADMIN_TOPICS_PER_REQUEST_MAX = 1_000;
+
+/** Alterations one AlterConfigs request may carry per topic; far above the number of keys. */
+export const CONFIG_ALTERATIONS_PER_TOPIC_MAX = 100;
+
+/**
+ * HTTP/2 receive window per stream (SETTINGS_INITIAL_WINDOW_SIZE) the broker grants clients:
+ * 4 MiB lets a producer send several default-sized batches without waiting for the broker's
+ * event loop to acknowledge each 64 KiB (HTTP/2's default), which GC pauses and CRC checks delay.
+ */
+export const SERVER_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * HTTP/2 receive window per connection: room for several streams' windows at once. It bounds the
+ * request bytes one connection can have in the broker's buffers before they are read.
+ */
+export const SERVER_CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
