@@ -43,7 +43,7 @@ async function open(fs: SimStorageFs, segmentBytes?: number): Promise<WalPersist
 
 describe("WalPersistence", () => {
   it("recovers every synced write after a crash: entries, overwrites, hard states, compaction, snapshots, removal", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs);
     wal.openGroup(G1, CONFIG);
     wal.openGroup(G2, CONFIG);
@@ -57,7 +57,7 @@ describe("WalPersistence", () => {
     const before = [image(wal.storage(G1)), image(wal.storage(G2))];
     expect(wal.storage(G1)!.lastOffset()).toBe(8);
 
-    fs.crash("drop");
+    fs = fs.crash("drop");
     const again = await open(fs);
     expect([image(again.storage(G1)), image(again.storage(G2))]).toEqual(before);
     expect(again.storedGroups()).toEqual([G1, G2]);
@@ -65,21 +65,21 @@ describe("WalPersistence", () => {
   });
 
   it("loses only what was never synced", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs);
     wal.openGroup(G1, CONFIG);
     wal.write(G1, null, entries(0, 5, 1), hs(1, 1, -1));
     await wal.sync();
     const synced = image(wal.storage(G1));
     wal.write(G1, null, entries(5, 5, 1), hs(1, 1, 4));
-    fs.crash("drop");
+    fs = fs.crash("drop");
     const again = await open(fs);
     expect(image(again.storage(G1))).toBe(synced);
   });
 
   it("after a crash during an fsync, recovers the synced state plus a prefix of the unsynced records", async () => {
     for (let seed = 1; seed <= 60; seed++) {
-      const fs = new SimStorageFs();
+      let fs = new SimStorageFs();
       const wal = await open(fs);
       wal.openGroup(G1, CONFIG);
       const states: string[] = [];
@@ -103,7 +103,7 @@ describe("WalPersistence", () => {
       fs.holdSyncs();
       const pending = wal.sync().catch((e: unknown) => e);
       while (fs.heldSyncCount === 0) await Promise.resolve();
-      fs.crash("prefix", seededRandom(seed));
+      fs = fs.crash("prefix", seededRandom(seed));
       expect(await pending).toBeInstanceOf(Error);
 
       const again = await open(fs);
@@ -114,7 +114,7 @@ describe("WalPersistence", () => {
 
   it("cuts a torn or corrupt tail record and keeps everything before it", async () => {
     for (const damage of ["cut", "flip"] as const) {
-      const fs = new SimStorageFs();
+      let fs = new SimStorageFs();
       const wal = await open(fs);
       wal.openGroup(G1, CONFIG);
       wal.write(G1, null, entries(0, 3, 1), null);
@@ -135,13 +135,13 @@ describe("WalPersistence", () => {
       again.write(G1, null, entries(3, 2, 1), null);
       await again.sync();
       const expected = image(again.storage(G1));
-      fs.crash("drop");
+      fs = fs.crash("drop");
       expect(image((await open(fs)).storage(G1))).toBe(expected);
     }
   });
 
   it("rolls segments with a checkpoint of the live state, deletes old ones, and recovers the same state", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs, 8 * 1024);
     wal.openGroup(G1, CONFIG);
     wal.openGroup(G2, CONFIG);
@@ -157,13 +157,13 @@ describe("WalPersistence", () => {
     const names = await fs.readdir(DIR);
     expect(names).toEqual([`raft-wal-${String(wal.stats.segment).padStart(12, "0")}.log`]);
     const before = [image(wal.storage(G1)), image(wal.storage(G2))];
-    fs.crash("drop");
+    fs = fs.crash("drop");
     const again = await open(fs, 8 * 1024);
     expect([image(again.storage(G1)), image(again.storage(G2))]).toEqual(before);
   });
 
   it("rolls correctly while writes are queued during an fsync (the checkpoint never double-applies them)", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs, 2048);
     wal.openGroup(G1, CONFIG);
     wal.write(G1, null, entries(0, 8, 1, 400), hs(1, 1, 7));
@@ -177,12 +177,12 @@ describe("WalPersistence", () => {
     await first;
     await wal.sync();
     const before = image(wal.storage(G1));
-    fs.crash("drop");
+    fs = fs.crash("drop");
     expect(image((await open(fs, 2048)).storage(G1))).toBe(before);
   });
 
   it("ignores a newer segment whose checkpoint never completed (a crash mid-roll)", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs);
     wal.openGroup(G1, CONFIG);
     wal.write(G1, null, entries(0, 3, 1), hs(1, 1, 2));
@@ -200,14 +200,14 @@ describe("WalPersistence", () => {
     await partial.write(finishFrame(w), 0);
     await partial.datasync();
     await fs.fsyncDir(DIR);
-    fs.crash("drop");
+    fs = fs.crash("drop");
     const again = await open(fs);
     expect(image(again.storage(G1))).toBe(before);
     expect(await fs.readdir(DIR)).toEqual(["raft-wal-000000000001.log"]);
   });
 
   it("turns an fsync failure into StorageError and refuses further writes; synced data survives", async () => {
-    const fs = new SimStorageFs();
+    let fs = new SimStorageFs();
     const wal = await open(fs);
     wal.openGroup(G1, CONFIG);
     wal.write(G1, null, entries(0, 2, 1), null);
@@ -218,7 +218,7 @@ describe("WalPersistence", () => {
     await expect(wal.sync()).rejects.toBeInstanceOf(StorageError);
     expect(() => wal.write(G1, null, entries(4, 1, 1), null)).toThrow(StorageError);
     await expect(wal.sync()).rejects.toBeInstanceOf(StorageError);
-    fs.crash("drop");
+    fs = fs.crash("drop");
     expect(image((await open(fs)).storage(G1))).toBe(synced);
   });
 
