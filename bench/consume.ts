@@ -16,7 +16,7 @@
  * --partition-max-kib 1024, --inflight 8 (raw diagnostic: fetch loops, one per partition group), --fsync.
  */
 import { Consumer } from "@sluice/client";
-import { measureGrpcCeiling, mibPerSec } from "./grpc-baseline.js";
+import { measureGrpcCeiling, mibPerSec, ownCpuSeconds, perGiB } from "./grpc-baseline.js";
 import { produceAll } from "./produce.js";
 import { numberOption, printTable, type BenchOptions, type BenchResult } from "./report.js";
 import { createBenchTopic, startBenchBroker } from "./support/broker-fixture.js";
@@ -37,6 +37,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   let seconds: number;
   let fetchedBytes: number;
   let fetches: number;
+  let clientCpuSeconds: number;
+  let brokerCpuSeconds: number;
   let raw: RawResult;
   try {
     await createBenchTopic(broker.bootstrap, topic, partitions);
@@ -47,7 +49,9 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition })));
       const bytesBefore = await broker.metric("sluice_topic_bytes_out_total", { topic });
       const fetchesBefore = await broker.metric("sluice_rpc_requests_total", { method: "Fetch" });
+      const brokerCpuBefore = await broker.cpuSeconds();
       const started = performance.now();
+      const cpu = process.cpuUsage();
       let seen = 0;
       let payload = 0;
       for await (const batch of consumer.batches()) {
@@ -56,6 +60,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
         if (seen >= sent) break;
       }
       seconds = (performance.now() - started) / 1000;
+      clientCpuSeconds = ownCpuSeconds(cpu);
+      brokerCpuSeconds = (await broker.cpuSeconds()) - brokerCpuBefore;
       if (seen !== sent || payload !== sent * recordBytes) throw new Error(`consumed ${seen} records / ${payload} bytes, expected ${sent}`);
       fetchedBytes = (await broker.metric("sluice_topic_bytes_out_total", { topic })) - bytesBefore;
       fetches = (await broker.metric("sluice_rpc_requests_total", { method: "Fetch" })) - fetchesBefore;
@@ -85,6 +91,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     baseline_inflight: baseline.inflight,
     consume_raw_mb_s: rawMbS,
     consume_raw_ratio: rawMbS / baseline.mbPerSec,
+    client_cpu_s_per_gib: perGiB(clientCpuSeconds, fetchedBytes),
+    broker_cpu_s_per_gib: perGiB(brokerCpuSeconds, fetchedBytes),
+    baseline_client_cpu_s_per_gib: baseline.clientCpuSPerGiB,
+    baseline_server_cpu_s_per_gib: baseline.serverCpuSPerGiB,
   };
   printTable("consume (broker process → SDK Consumer, from earliest)", [
     ["records", records],
@@ -101,6 +111,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     ["ratio", metrics.consume_ratio],
     ["broker without SDK MiB/s", rawMbS],
     ["without SDK ratio", metrics.consume_raw_ratio],
+    ["client CPU s/GiB", metrics.client_cpu_s_per_gib],
+    ["broker CPU s/GiB", metrics.broker_cpu_s_per_gib],
+    ["baseline client CPU s/GiB", metrics.baseline_client_cpu_s_per_gib],
+    ["baseline server CPU s/GiB", metrics.baseline_server_cpu_s_per_gib],
   ]);
   return {
     config: { record_bytes: recordBytes, partitions, acks: "all", fsync, mb, fetch_max_bytes: maxBytes, partition_max_bytes: partitionMaxBytes, raw_inflight: inflight, client: "@sluice/client Consumer" },

@@ -11,6 +11,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { grpcChannelOptions } from "@sluice/protocol";
@@ -30,11 +31,40 @@ export interface BaselineResult {
   readonly mbPerSec: number;
   readonly messages: number;
   readonly seconds: number;
+  /** CPU seconds (user + system) per GiB moved, of the client process and of the server process. */
+  readonly clientCpuSPerGiB: number;
+  readonly serverCpuSPerGiB: number;
 }
 
 interface BaselineServer {
   readonly port: number;
+  readonly pid: number;
   stop(): Promise<void>;
+}
+
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux); NaN elsewhere. */
+export function childCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 on every common build). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) this process has used since `since` (a process.cpuUsage() result). */
+export function ownCpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
+/** Seconds per GiB (2^30 bytes). */
+export function perGiB(seconds: number, bytes: number): number {
+  return seconds / (bytes / 2 ** 30);
 }
 
 async function startServer(): Promise<BaselineServer> {
@@ -53,6 +83,7 @@ async function startServer(): Promise<BaselineServer> {
   });
   return {
     port,
+    pid: child.pid ?? -1,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -84,6 +115,8 @@ export async function measureGrpcBaseline(options: BaselineOptions): Promise<Bas
       call.write(options.direction === "push" ? payload : sizeRequest);
     });
     const started = performance.now();
+    const clientCpu = process.cpuUsage();
+    const serverCpu = childCpuSeconds(server.pid);
     let sent = 0;
     let received = 0;
     let bytes = 0;
@@ -104,8 +137,10 @@ export async function measureGrpcBaseline(options: BaselineOptions): Promise<Bas
       send();
     });
     const seconds = (performance.now() - started) / 1000;
+    const clientCpuSPerGiB = perGiB(ownCpuSeconds(clientCpu), bytes);
+    const serverCpuSPerGiB = perGiB(childCpuSeconds(server.pid) - serverCpu, bytes);
     call.end();
-    return { mbPerSec: mibPerSec(bytes, seconds), messages, seconds };
+    return { mbPerSec: mibPerSec(bytes, seconds), messages, seconds, clientCpuSPerGiB, serverCpuSPerGiB };
   } finally {
     client.close();
     await server.stop();
@@ -142,9 +177,11 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     ["in flight", inflight],
     ["seconds", result.seconds],
     ["MiB/s", result.mbPerSec],
+    ["client CPU s/GiB", result.clientCpuSPerGiB],
+    ["server CPU s/GiB", result.serverCpuSPerGiB],
   ]);
   return {
     config: { direction, message_bytes: messageBytes, total_bytes: totalBytes, inflight },
-    metrics: { grpc_baseline_mb_s: result.mbPerSec },
+    metrics: { grpc_baseline_mb_s: result.mbPerSec, client_cpu_s_per_gib: result.clientCpuSPerGiB, server_cpu_s_per_gib: result.serverCpuSPerGiB },
   };
 }

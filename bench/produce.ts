@@ -18,7 +18,7 @@
  * --batch-kib 512, --linger-ms 5, --inflight 5, --fsync always|interval:<ms>|never.
  */
 import { Producer } from "@sluice/client";
-import { measureGrpcCeiling, mibPerSec } from "./grpc-baseline.js";
+import { measureGrpcCeiling, mibPerSec, ownCpuSeconds, perGiB } from "./grpc-baseline.js";
 import { numberOption, printTable, type BenchOptions, type BenchResult } from "./report.js";
 import { createBenchTopic, recordValue, startBenchBroker } from "./support/broker-fixture.js";
 import { rawProduce, type RawResult } from "./support/raw-load.js";
@@ -30,6 +30,8 @@ export interface ProduceRunResult {
   /** Record batch bytes the broker appended (its sluice_topic_bytes_in_total). */
   readonly wireBytes: number;
   readonly requests: number;
+  readonly clientCpuSeconds: number;
+  readonly brokerCpuSeconds: number;
 }
 
 export interface ProduceWorkload {
@@ -46,7 +48,7 @@ export interface ProduceWorkload {
  * Sends `records` keyed records as fast as the producer takes them (plus one untimed warm-up
  * record first); resolves when all are acknowledged.
  */
-export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: number; payloadBytes: number; sent: number }> {
+export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: number; payloadBytes: number; sent: number; clientCpuSeconds: number }> {
   const producer = new Producer({
     bootstrap: workload.bootstrap,
     acks: "all",
@@ -62,6 +64,7 @@ export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: 
     // Warm-up: metadata, connection and stream setup are not timed.
     await producer.send({ topic: workload.topic, key: keys[0], value: values[0] ?? null });
     const started = performance.now();
+    const cpu = process.cpuUsage();
     let failed: unknown;
     const pending: Array<Promise<unknown>> = [];
     for (let i = 0; i < workload.records; i++) {
@@ -73,7 +76,7 @@ export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: 
     await Promise.all(pending);
     if (failed !== undefined) throw failed;
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, payloadBytes: workload.records * workload.recordBytes, sent: workload.records + 1 };
+    return { seconds, payloadBytes: workload.records * workload.recordBytes, sent: workload.records + 1, clientCpuSeconds: ownCpuSeconds(cpu) };
   } finally {
     await producer.close();
   }
@@ -100,10 +103,12 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       (await broker.metric("sluice_rpc_requests_total", { method: "ProduceStream" })) + (await broker.metric("sluice_rpc_requests_total", { method: "Produce" }));
     const bytesBefore = await broker.metric("sluice_topic_bytes_in_total", { topic });
     const requestsBefore = await requestCount();
+    const brokerCpuBefore = await broker.cpuSeconds();
     const timed = await produceAll({ bootstrap: broker.bootstrap, topic, records, recordBytes, batchBytes, lingerMs, inflight });
+    const brokerCpuSeconds = (await broker.cpuSeconds()) - brokerCpuBefore;
     const wireBytes = (await broker.metric("sluice_topic_bytes_in_total", { topic })) - bytesBefore;
     const requests = (await requestCount()) - requestsBefore;
-    result = { ...timed, records, wireBytes, requests };
+    result = { ...timed, records, wireBytes, requests, brokerCpuSeconds };
     messageBytes = Math.max(1, Math.round(result.wireBytes / Math.max(1, result.requests)));
 
     // Diagnostic: the same broker fed pre-encoded batches in requests of the same size.
@@ -138,6 +143,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     baseline_inflight: baseline.inflight,
     produce_raw_mb_s: rawMbS,
     produce_raw_ratio: rawMbS / baseline.mbPerSec,
+    client_cpu_s_per_gib: perGiB(result.clientCpuSeconds, result.wireBytes),
+    broker_cpu_s_per_gib: perGiB(result.brokerCpuSeconds, result.wireBytes),
+    baseline_client_cpu_s_per_gib: baseline.clientCpuSPerGiB,
+    baseline_server_cpu_s_per_gib: baseline.serverCpuSPerGiB,
   };
   printTable("produce (SDK → broker process, acks=all)", [
     ["records", result.records],
@@ -156,6 +165,10 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     ["ratio", metrics.produce_ratio],
     ["broker without SDK MiB/s", rawMbS],
     ["without SDK ratio", metrics.produce_raw_ratio],
+    ["client CPU s/GiB", metrics.client_cpu_s_per_gib],
+    ["broker CPU s/GiB", metrics.broker_cpu_s_per_gib],
+    ["baseline client CPU s/GiB", metrics.baseline_client_cpu_s_per_gib],
+    ["baseline server CPU s/GiB", metrics.baseline_server_cpu_s_per_gib],
   ]);
   return {
     config: { record_bytes: recordBytes, partitions, acks: "all", fsync, mb, batch_bytes: batchBytes, linger_ms: lingerMs, inflight, client: "@sluice/client Producer" },

@@ -11,6 +11,8 @@ export interface BenchBroker {
   readonly bootstrap: string;
   /** Sum of a metric's samples whose labels include every given label. */
   metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
+  /** CPU seconds (user + system) the broker process has used so far (its prom-client process metric). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -19,24 +21,26 @@ export async function startBenchBroker(options: { readonly fsync?: string } = {}
   // BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" profiles the broker process.
   const nodeArgs = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a.length > 0);
   const broker = await startBrokerProcess({ args: [...args, "--log-level", "warn"], nodeArgs });
+  const metric = async (name: string, labels: Readonly<Record<string, string>> = {}): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(name)) continue;
+      const match = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
+      if (match === null || match[1] !== name) continue;
+      const have = new Map((match[3] ?? "").split(",").filter(Boolean).map((kv) => {
+        const eq = kv.indexOf("=");
+        return [kv.slice(0, eq), kv.slice(eq + 2, -1)] as const;
+      }));
+      if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(match[4]);
+    }
+    return sum;
+  };
   return {
     process: broker,
     bootstrap: broker.bootstrap,
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split("\n")) {
-        if (!line.startsWith(name)) continue;
-        const match = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
-        if (match === null || match[1] !== name) continue;
-        const have = new Map((match[3] ?? "").split(",").filter(Boolean).map((kv) => {
-          const eq = kv.indexOf("=");
-          return [kv.slice(0, eq), kv.slice(eq + 2, -1)] as const;
-        }));
-        if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(match[4]);
-      }
-      return sum;
-    },
+    metric,
+    cpuSeconds: () => metric("sluice_process_process_cpu_seconds_total"),
     async stop() {
       await broker.stop();
       await removeDataDir(broker.dataDir);

@@ -45,7 +45,7 @@ export interface PartitionLog {
   offsetForTimestamp(timestampMs: number): Promise<TimestampLookup | null>;
   /**
    * Hands changed topic configs to storage. Returns false when storage can only apply them when
-   * the log is next opened (the storage engine has no live reconfiguration yet).
+   * the log is next opened (the storage engine applies them at once and returns true).
    */
   updateConfig(config: TopicConfig): boolean;
 }

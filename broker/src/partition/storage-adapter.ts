@@ -10,9 +10,9 @@
  *   and size retention off, as in Kafka.
  * - max.message.bytes is given to storage as RECORD_BATCH_BYTES_MAX (the most any topic may set);
  *   the partition layer enforces the topic's own value, so changing it applies at once.
- * - The storage engine fixes a log's config when the log is opened (no live reconfiguration
- *   yet), so `updateConfig` keeps the new config for the next open — a broker restart — and
- *   reports that with `false`.
+ * - `updateConfig` applies a changed config to the open log at once (PartitionLog.updateConfig):
+ *   a new segment size or age decides the next roll, new retention limits the next retention
+ *   check, a new index interval the next index entries, a new timestamp type the next append.
  *
  * ListOffsets by time: storage answers at batch precision; the adapter decodes that one batch to
  * return the first record whose timestamp is >= the target, as Kafka does.
@@ -113,7 +113,9 @@ class StoragePartitionLog implements PartitionLog {
   }
 
   updateConfig(config: TopicConfig): boolean {
-    return sameStorageConfig(this.log.config, toLogConfig(config, this.fsync));
+    const next = toLogConfig(config, this.fsync);
+    if (!sameStorageConfig(this.log.config, next)) this.log.updateConfig(next);
+    return true;
   }
 }
 
