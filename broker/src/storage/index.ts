@@ -14,8 +14,8 @@ export type {
 } from "./partition-log.js";
 export { LogManager, parsePartitionDirName, partitionDirName, realTimers, validateTopicName } from "./log-manager.js";
 export type { LogManagerOptions, LogManagerStats, RetentionPassResult, Timers, TopicPartition } from "./log-manager.js";
-export { defaultLogConfig, formatFsyncPolicy, logConfig, parseFsyncPolicy } from "./config.js";
-export type { FsyncPolicy, LogConfig, TimestampType } from "./config.js";
+export { compacts, defaultLogConfig, deletes, formatFsyncPolicy, logConfig, parseFsyncPolicy } from "./config.js";
+export type { CleanupPolicy, FsyncPolicy, LogConfig, TimestampType } from "./config.js";
 export * from "./limits.js";
 export { ManualClock, systemClock } from "./clock.js";
 export type { Clock } from "./clock.js";
@@ -36,7 +36,30 @@ export type { BatchSummary } from "./batch-scan.js";
 export { selectSegmentsToDelete } from "./retention.js";
 export type { RetentionDecision, RetentionInput, RetentionReason, RetentionSegment } from "./retention.js";
 export { emptyLogStats } from "./observer.js";
-export type { CorruptBatchEvent, FsyncEvent, LogStats, RecoveryEvent, SegmentsDeletedEvent, StorageObserver } from "./observer.js";
+export type {
+  CompactionAbortedEvent,
+  CompactionEvent,
+  CorruptBatchEvent,
+  FsyncEvent,
+  LogStats,
+  RecoveryEvent,
+  SegmentsDeletedEvent,
+  StorageObserver,
+} from "./observer.js";
+export {
+  CLEANER_BACKOFF_MS_DEFAULT,
+  CLEANER_IO_BYTES_PER_SECOND_DEFAULT,
+  CleanedSegmentTooLargeError,
+  CompactionAbortedError,
+  DEDUPE_BUFFER_BYTES_DEFAULT,
+  DELETE_RETENTION_MS_DEFAULT,
+  DedupeBufferTooSmallError,
+  LogCleaner,
+  MIN_CLEANABLE_DIRTY_RATIO_DEFAULT,
+  MIN_COMPACTION_LAG_MS_DEFAULT,
+  NotCompactedError,
+} from "./compaction/index.js";
+export type { CleanerStatus, CleaningResult, LogCleanerOptions } from "./compaction/index.js";
 export { NodeStorageFs } from "./fs/node-fs.js";
 export { SimStorageFs } from "./fs/sim-fs.js";
 export type { CrashMode, SimFault, SimFsOp } from "./fs/sim-fs.js";

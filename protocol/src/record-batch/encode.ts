@@ -5,10 +5,13 @@
  * How the header is filled:
  *   baseTimestamp  the smallest record timestamp (deltas are then never negative, as kafkajs
  *                  writes them; Kafka's Java client uses the first record's, and readers only
- *                  ever add the delta, so both decode the same)
+ *                  ever add the delta, so both decode the same); the delete horizon instead
+ *                  when `deleteHorizonMs` is given (KIP-534; deltas may then be negative)
  *   maxTimestamp   the largest record timestamp
- *   offsetDelta    the record's index; lastOffsetDelta = records - 1
- *   attributes     codec | 0x08 log-append | 0x10 transactional | 0x20 control
+ *   offsetDelta    the record's index, or `RecordInput.offsetDelta` (strictly increasing: a
+ *                  compacted batch keeps each record's offset); lastOffsetDelta = the last
+ *                  record's delta, or `BatchInput.lastOffsetDelta` (>= it)
+ *   attributes     codec | 0x08 log-append | 0x10 transactional | 0x20 control | 0x40 delete horizon
  *   crc            CRC-32C of [attributes, end), written last
  *
  * Sizes are computed first, so an uncompressed batch is written into its one output buffer;
@@ -52,8 +55,10 @@ interface Measured {
   readonly bodyBytes: Int32Array;
   /** UTF-8 byte length of every header key, all records' headers in order. */
   readonly headerKeyBytes: Int32Array;
+  readonly offsetDeltas: Int32Array;
   readonly recordsBytes: number;
-  readonly minTimestamp: number;
+  /** What the header's baseTimestamp holds: deltas are relative to it. */
+  readonly baseTimestamp: number;
   readonly maxTimestamp: number;
 }
 
@@ -61,12 +66,14 @@ function nullableBytesSize(value: Uint8Array | null): number {
   return value === null ? 1 : sizeOfVarint(value.byteLength) + value.byteLength;
 }
 
-function measure(records: readonly RecordInput[], now: number | undefined): Measured {
+function measure(records: readonly RecordInput[], now: number | undefined, deleteHorizonMs: number | undefined): Measured {
   const count = records.length;
   const timestamps = new Float64Array(count);
+  const offsetDeltas = new Int32Array(count);
   let minTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
   let headerCount = 0;
+  let previousDelta = -1;
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
     const timestamp = record.timestamp ?? now;
@@ -77,10 +84,18 @@ function measure(records: readonly RecordInput[], now: number | undefined): Meas
     timestamps[i] = timestamp;
     if (timestamp < minTimestamp) minTimestamp = timestamp;
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+    const offsetDelta = record.offsetDelta ?? i;
+    checkInt(`record ${i} offsetDelta`, offsetDelta, previousDelta + 1, INT32_MAX);
+    offsetDeltas[i] = offsetDelta;
+    previousDelta = offsetDelta;
+    if (record.attributes !== undefined) checkInt(`record ${i} attributes`, record.attributes, -128, 127);
     headerCount += record.headers?.length ?? 0;
   }
-  if (!Number.isSafeInteger(maxTimestamp - minTimestamp)) {
-    throw new InvalidRecordError(`timestamps ${minTimestamp} and ${maxTimestamp} are too far apart to encode as deltas`);
+  const baseTimestamp = deleteHorizonMs ?? minTimestamp;
+  for (const edge of [minTimestamp, maxTimestamp]) {
+    if (!Number.isSafeInteger(edge - baseTimestamp)) {
+      throw new InvalidRecordError(`timestamp ${edge} is too far from the base timestamp ${baseTimestamp} to encode as a delta`);
+    }
   }
   const bodyBytes = new Int32Array(count);
   const headerKeyBytes = new Int32Array(headerCount);
@@ -94,8 +109,8 @@ function measure(records: readonly RecordInput[], now: number | undefined): Meas
     if (value !== null && !isBytes(value)) throw new InvalidRecordError(`record ${i} value is not a Buffer or null`);
     let body =
       1 + // attributes
-      sizeOfVarlong(timestamps[i]! - minTimestamp) +
-      sizeOfVarint(i) +
+      sizeOfVarlong(timestamps[i]! - baseTimestamp) +
+      sizeOfVarint(offsetDeltas[i]!) +
       nullableBytesSize(key) +
       nullableBytesSize(value);
     const headers = record.headers ?? [];
@@ -115,7 +130,7 @@ function measure(records: readonly RecordInput[], now: number | undefined): Meas
     recordsBytes += sizeOfVarint(body) + body;
     if (recordsBytes > ENCODED_BATCH_BYTES_MAX) throw new MessageTooLargeError(recordsBytes, ENCODED_BATCH_BYTES_MAX);
   }
-  return { timestamps, bodyBytes, headerKeyBytes, recordsBytes, minTimestamp, maxTimestamp };
+  return { timestamps, bodyBytes, headerKeyBytes, offsetDeltas, recordsBytes, baseTimestamp, maxTimestamp };
 }
 
 function writeNullableBytes(out: Buffer, at: number, value: Uint8Array | null): number {
@@ -134,9 +149,9 @@ function writeRecords(out: Buffer, at: number, records: readonly RecordInput[], 
     const start = pos;
     pos = writeVarint(out, pos, measured.bodyBytes[i]!);
     const bodyStart = pos;
-    out[pos++] = 0; // record attributes: unused by Kafka
-    pos = writeVarlong(out, pos, measured.timestamps[i]! - measured.minTimestamp);
-    pos = writeVarint(out, pos, i);
+    out[pos++] = (record.attributes ?? 0) & 0xff; // unused by Kafka so far
+    pos = writeVarlong(out, pos, measured.timestamps[i]! - measured.baseTimestamp);
+    pos = writeVarint(out, pos, measured.offsetDeltas[i]!);
     pos = writeNullableBytes(out, pos, record.key ?? null);
     pos = writeNullableBytes(out, pos, record.value);
     const headers = record.headers ?? [];
@@ -166,14 +181,18 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   const producerId = input.producerId ?? -1;
   const producerEpoch = input.producerEpoch ?? -1;
   const baseSequence = input.baseSequence ?? -1;
-  checkInt("baseOffset", baseOffset, 0, Number.MAX_SAFE_INTEGER - (records.length - 1));
   checkInt("partitionLeaderEpoch", partitionLeaderEpoch, -1, INT32_MAX);
   checkInt("producerId", producerId, -1, Number.MAX_SAFE_INTEGER);
   checkInt("producerEpoch", producerEpoch, -1, 0x7fff);
   checkInt("baseSequence", baseSequence, -1, INT32_MAX);
   checkInt("record count", records.length, 1, INT32_MAX);
+  if (input.deleteHorizonMs !== undefined) checkInt("deleteHorizonMs", input.deleteHorizonMs, 0, Number.MAX_SAFE_INTEGER);
 
-  const measured = measure(records, input.now);
+  const measured = measure(records, input.now, input.deleteHorizonMs);
+  const lastRecordDelta = measured.offsetDeltas[records.length - 1]!;
+  const lastOffsetDelta = input.lastOffsetDelta ?? lastRecordDelta;
+  checkInt("lastOffsetDelta", lastOffsetDelta, lastRecordDelta, INT32_MAX);
+  checkInt("baseOffset", baseOffset, 0, Number.MAX_SAFE_INTEGER - lastOffsetDelta);
   let out: Buffer;
   if (codec === CompressionCodec.none) {
     out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + measured.recordsBytes);
@@ -195,14 +214,15 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   if (input.timestampType === "log-append") attributes |= Attributes.timestampTypeLogAppend;
   if (input.transactional === true) attributes |= Attributes.transactional;
   if (input.control === true) attributes |= Attributes.control;
+  if (input.deleteHorizonMs !== undefined) attributes |= Attributes.deleteHorizon;
 
   writeInt64(out, HeaderOffset.baseOffset, baseOffset);
   out.writeInt32BE(out.length - BATCH_LENGTH_PREFIX_BYTES, HeaderOffset.batchLength);
   out.writeInt32BE(partitionLeaderEpoch, HeaderOffset.partitionLeaderEpoch);
   out.writeInt8(MAGIC_V2, HeaderOffset.magic);
   out.writeInt16BE(attributes, HeaderOffset.attributes);
-  out.writeInt32BE(records.length - 1, HeaderOffset.lastOffsetDelta);
-  writeInt64(out, HeaderOffset.baseTimestamp, measured.minTimestamp);
+  out.writeInt32BE(lastOffsetDelta, HeaderOffset.lastOffsetDelta);
+  writeInt64(out, HeaderOffset.baseTimestamp, measured.baseTimestamp);
   writeInt64(out, HeaderOffset.maxTimestamp, measured.maxTimestamp);
   writeInt64(out, HeaderOffset.producerId, producerId);
   out.writeInt16BE(producerEpoch, HeaderOffset.producerEpoch);

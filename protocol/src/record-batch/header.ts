@@ -7,7 +7,8 @@
  *   12      4     partitionLeaderEpoch  int32   stamped by the partition leader
  *   16      1     magic                 int8    always 2
  *   17      4     crc                   uint32  CRC-32C of bytes [21, end)
- *   21      2     attributes            int16   bits 0-2 codec, 3 timestamp type, 4 transactional, 5 control
+ *   21      2     attributes            int16   bits 0-2 codec, 3 timestamp type, 4 transactional, 5 control,
+ *                                                6 delete horizon (KIP-534: baseTimestamp holds it)
  *   23      4     lastOffsetDelta       int32
  *   27      8     baseTimestamp         int64
  *   35      8     maxTimestamp          int64
@@ -54,6 +55,12 @@ export const Attributes = {
   timestampTypeLogAppend: 0x08,
   transactional: 0x10,
   control: 0x20,
+  /**
+   * KIP-534: the batch went through log compaction holding tombstones, and `baseTimestamp` is
+   * the delete horizon (the time after which the compactor may drop them). Record timestamps
+   * stay baseTimestamp + timestampDelta, so readers that ignore the bit decode them unchanged.
+   */
+  deleteHorizon: 0x40,
 } as const;
 
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;

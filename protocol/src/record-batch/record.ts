@@ -31,6 +31,14 @@ export interface RecordInput {
   readonly headers?: readonly RecordHeader[];
   /** Milliseconds since the epoch; defaults to BatchInput.now. */
   readonly timestamp?: number;
+  /**
+   * Offset relative to the batch's base offset; defaults to the record's index. Deltas must
+   * strictly increase and may skip values: log compaction rebuilds a batch from the records it
+   * keeps, each at its original offset.
+   */
+  readonly offsetDelta?: number;
+  /** The record's attributes byte (int8, unused by Kafka so far); default 0. */
+  readonly attributes?: number;
 }
 
 export interface BatchInput {
@@ -55,6 +63,17 @@ export interface BatchInput {
   readonly control?: boolean;
   /** Timestamp for records without one (the caller passes Date.now()). */
   readonly now?: number;
+  /**
+   * The header's lastOffsetDelta; defaults to the last record's offset delta. Log compaction
+   * keeps a rebuilt batch's original last offset (Kafka does, so the producer's last sequence
+   * number survives), so it may exceed the last record's delta.
+   */
+  readonly lastOffsetDelta?: number;
+  /**
+   * KIP-534 delete horizon: sets the deleteHorizon attribute and stores this time in
+   * baseTimestamp, record timestamps being encoded relative to it. Set by log compaction only.
+   */
+  readonly deleteHorizonMs?: number;
 }
 
 export interface DecodedRecord {
