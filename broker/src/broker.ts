@@ -115,6 +115,7 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
       dir: join(config.dataDir, "logs"),
       fsync: config.fsync,
       retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+      cleanerCheckIntervalMs: config.cleanerCheckIntervalMs,
       logger,
       onFsync: (seconds: number) => metrics.fsyncDuration.observe(seconds),
       configFor: (topic) => {

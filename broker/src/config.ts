@@ -42,6 +42,8 @@ export interface BrokerConfig {
   /** Bound on waiting for in-flight requests during graceful shutdown. */
   readonly shutdownTimeoutMs: number;
   readonly retentionCheckIntervalMs: number;
+  /** How often the log cleaner looks for a compacted log to clean. */
+  readonly cleanerCheckIntervalMs: number;
   /** Broker-wide topic config defaults (canonical strings keyed by topic config name). */
   readonly topicDefaults: Readonly<Record<string, string>>;
 }
@@ -117,6 +119,7 @@ export const brokerConfigKeys: readonly KeySpec[] = [
   { key: "default-partitions", kind: { type: "int", min: 1, max: 100_000 }, defaultValue: "1", doc: "Partitions of a topic created without a count." },
   { key: "default-replication-factor", kind: { type: "int", min: 1, max: 1 }, defaultValue: "1", doc: "Replication factor of a topic created without one (a single broker: 1)." },
   { key: "shutdown-timeout-ms", kind: { type: "int", min: 0, max: 10 * 60_000 }, defaultValue: "10000", doc: "How long graceful shutdown waits for in-flight requests." },
+  { key: "cleaner-check-interval-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: "15000", doc: "How often the log cleaner looks for a compacted topic to clean (Kafka's log.cleaner.backoff.ms is 15 s)." },
   { key: "retention-check-interval-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: "300000", doc: "How often retention deletes old segments (Kafka's default: 5 minutes)." },
   ...topicConfigDefinitions.map(
     (d): KeySpec => ({ key: `log.${d.name}`, kind: { type: "topic", topicKey: d.name }, defaultValue: undefined, doc: `Default of topic config ${d.name}: ${d.doc}` }),
@@ -353,6 +356,7 @@ export function resolveBrokerConfig(sources: ConfigSources): BrokerConfig {
     defaultReplicationFactor: int("default-replication-factor"),
     shutdownTimeoutMs: int("shutdown-timeout-ms"),
     retentionCheckIntervalMs: int("retention-check-interval-ms"),
+    cleanerCheckIntervalMs: int("cleaner-check-interval-ms"),
     topicDefaults,
   };
 }

@@ -40,6 +40,8 @@ export interface StorageLogStoreOptions {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   readonly retentionCheckIntervalMs: number;
+  /** How often the log cleaner looks for a compacted topic's log to clean (storage default if unset). */
+  readonly cleanerCheckIntervalMs?: number;
   readonly logger: Logger;
   /** Called with the duration of every group-commit fsync round, in seconds. */
   readonly onFsync: (seconds: number) => void;
@@ -61,6 +63,9 @@ export function toLogConfig(config: TopicConfig, fsync: FsyncPolicy): LogConfig 
     retentionBytes: deletes ? config.retentionBytes : -1,
     fsync,
     timestampType: config.messageTimestampType,
+    cleanupPolicy: config.cleanupPolicy,
+    minCompactionLagMs: config.minCompactionLagMs,
+    deleteRetentionMs: config.deleteRetentionMs,
   });
 }
 
@@ -71,7 +76,10 @@ function sameStorageConfig(a: LogConfig, b: LogConfig): boolean {
     a.indexIntervalBytes === b.indexIntervalBytes &&
     a.retentionMs === b.retentionMs &&
     a.retentionBytes === b.retentionBytes &&
-    a.timestampType === b.timestampType
+    a.timestampType === b.timestampType &&
+    a.cleanupPolicy === b.cleanupPolicy &&
+    a.minCompactionLagMs === b.minCompactionLagMs &&
+    a.deleteRetentionMs === b.deleteRetentionMs
   );
 }
 
@@ -176,6 +184,7 @@ export async function openStorageLogStore(options: StorageLogStoreOptions): Prom
       return config === undefined ? logConfig({ fsync: options.fsync, maxMessageBytes: Math.min(RECORD_BATCH_BYTES_MAX, MAX_MESSAGE_BYTES_MAX) }) : toLogConfig(config, options.fsync);
     },
     retentionCheckIntervalMs: options.retentionCheckIntervalMs,
+    ...(options.cleanerCheckIntervalMs === undefined ? {} : { cleanerCheckIntervalMs: options.cleanerCheckIntervalMs }),
     observer: {
       onFsync: (event) => options.onFsync(event.durationMs / 1000),
       onRecovery: (event) => {
@@ -187,6 +196,8 @@ export async function openStorageLogStore(options: StorageLogStoreOptions): Prom
         }
       },
       onCorruptBatch: (event) => logger.error({ ...partitionFields(event.dir), segment: event.segmentBaseOffset, position: event.position, detail: event.detail }, "corrupt batch found on read"),
+      onCompaction: ({ dir, ...result }) => logger.info({ ...partitionFields(dir), ...result }, "log compacted"),
+      onCompactionAborted: ({ dir, ...why }) => logger.warn({ ...partitionFields(dir), ...why }, "log compaction aborted"),
       onSegmentsDeleted: (event) => logger.info({ ...partitionFields(event.dir), reason: event.reason, segments: event.baseOffsets.length, bytes: event.bytes }, "segments deleted"),
     },
     onBackgroundError: (error, tp) => logger.error({ topic: tp.topic, partition: tp.partition, err: error }, "background log work failed"),
