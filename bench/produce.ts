@@ -15,7 +15,8 @@
  * client costs nothing — and `produce_raw_ratio` compares that to the same baseline.
  *
  * Options: --mb 256 (record payload to send), --record-bytes 1024, --partitions 8,
- * --batch-kib 512, --linger-ms 5, --inflight 5, --fsync always|interval:<ms>|never.
+ * --batch-kib 512, --linger-ms 5, --inflight 5, --per-partition <Producer default>
+ * (maxInFlightPerPartition), --fsync always|interval:<ms>|never.
  */
 import { Producer } from "@sluice/client";
 import { measureGrpcCeiling, mibPerSec, ownCpuSeconds, perGiB } from "./grpc-baseline.js";
@@ -42,6 +43,8 @@ export interface ProduceWorkload {
   readonly batchBytes: number;
   readonly lingerMs: number;
   readonly inflight: number;
+  /** maxInFlightPerPartition; undefined: the Producer's default. */
+  readonly perPartition?: number | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function produceAll(workload: ProduceWorkload): Promise<{ seconds: 
     batchBytes: workload.batchBytes,
     lingerMs: workload.lingerMs,
     maxInFlightRequestsPerBroker: workload.inflight,
+    ...(workload.perPartition === undefined ? {} : { maxInFlightPerPartition: workload.perPartition }),
     bufferMemoryBytes: 64 * 1024 * 1024,
   });
   // A pool of distinct values reused round-robin: generating 256k random values would time the generator.
@@ -89,6 +93,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const batchBytes = numberOption(options, "batch-kib", 512) * 1024;
   const lingerMs = numberOption(options, "linger-ms", 5);
   const inflight = numberOption(options, "inflight", 5);
+  const perPartition = options["per-partition"] === undefined ? undefined : numberOption(options, "per-partition", 1);
   const fsync = options["fsync"] ?? "always";
   const records = Math.round((mb * 1024 * 1024) / recordBytes);
   const topic = "bench-produce";
@@ -104,7 +109,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     const bytesBefore = await broker.metric("sluice_topic_bytes_in_total", { topic });
     const requestsBefore = await requestCount();
     const brokerCpuBefore = await broker.cpuSeconds();
-    const timed = await produceAll({ bootstrap: broker.bootstrap, topic, records, recordBytes, batchBytes, lingerMs, inflight });
+    const timed = await produceAll({ bootstrap: broker.bootstrap, topic, records, recordBytes, batchBytes, lingerMs, inflight, perPartition });
     const brokerCpuSeconds = (await broker.cpuSeconds()) - brokerCpuBefore;
     const wireBytes = (await broker.metric("sluice_topic_bytes_in_total", { topic })) - bytesBefore;
     const requests = (await requestCount()) - requestsBefore;
@@ -171,7 +176,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     ["baseline server CPU s/GiB", metrics.baseline_server_cpu_s_per_gib],
   ]);
   return {
-    config: { record_bytes: recordBytes, partitions, acks: "all", fsync, mb, batch_bytes: batchBytes, linger_ms: lingerMs, inflight, client: "@sluice/client Producer" },
+    config: { record_bytes: recordBytes, partitions, acks: "all", fsync, mb, batch_bytes: batchBytes, linger_ms: lingerMs, inflight, per_partition: perPartition ?? "default", client: "@sluice/client Producer" },
     metrics,
   };
 }

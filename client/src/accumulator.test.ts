@@ -1,6 +1,7 @@
 // Proves the accumulator batches by size and by linger time under an injected clock, keeps at
-// most one batch per partition in flight, puts retried batches back at the head (so order
-// holds), and that its size estimate bounds the real encoded size.
+// most one batch per partition in flight (or up to the asked number of sends, none while the
+// partition is blocked), puts retried batches back at the head (so order holds), and that its
+// size estimate bounds the real encoded size.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { BATCH_HEADER_BYTES, CompressionCodec, encodeRecordBatch, type RecordInput } from "@sluice/protocol";
@@ -118,6 +119,28 @@ describe("RecordAccumulator", () => {
     expect(acc.drain(queue, 100_000)).toEqual([b]);
     acc.complete(queue);
     expect(acc.size).toBe(0);
+  });
+
+  it("lets up to maxInFlight sends per partition leave, none while blocked, and re-queues them all in order", () => {
+    const acc = new RecordAccumulator({ batchBytes: 400, lingerMs: 0, compressed: false });
+    appendN(acc, "t", 0, 8, 100, 0); // four full batches (the last one closes on the eighth record)
+    const queue = acc.queue("t", 0);
+    const all = [...queue.batches];
+    const sends = [];
+    for (let i = 0; i < 3; i++) {
+      expect(acc.ready(0, true, 3).ready).toEqual([queue]);
+      sends.push(acc.drain(queue, 1)); // one batch per send
+    }
+    expect(acc.ready(0, true, 3).ready).toEqual([]); // three in flight: the cap
+    expect(acc.ready(0, true, 4).ready).toEqual([queue]);
+    queue.blocked = true;
+    expect(acc.ready(0, true, 4).ready).toEqual([]);
+    expect(queue.inFlight).toEqual(sends);
+    acc.retry(queue, sends.flat(), 0);
+    expect(queue.blocked).toBe(false);
+    expect(queue.inFlight).toEqual([]);
+    expect(queue.batches).toEqual(all);
+    expect(acc.size).toBe(all.length);
   });
 
   it("expires queued batches older than the cut-off, never in-flight ones", () => {

@@ -6,17 +6,19 @@
  * to send when its head batch is closed (full), when more batches wait behind it, when it has
  * lingered `lingerMs`, or when the caller says "send now" (flush, close, memory pressure).
  *
- * In flight: one *send* per partition at a time — the head batches drained together (up to a
- * byte budget) and carried as one partition entry of one Produce request, which the broker
- * appends all-or-nothing. Nothing else of that partition leaves until the send is answered
- * (IN_FLIGHT_SENDS_PER_PARTITION = 1). A failed send goes back to the head of its queue, whole
- * and in order. Together this is what keeps a partition's records in order across retries,
- * while a slow answer still lets many batches of a partition travel together next time.
+ * In flight: up to `maxInFlight` *sends* per partition (`ready()`'s argument; 1 by default) —
+ * each the head batches drained together (up to a byte budget) and carried as one partition
+ * entry of one Produce request, which the broker appends all-or-nothing. With more than one,
+ * the producer relies on an ordered broker stream (see produce-transport.ts). A partition that
+ * is `blocked` (a send failed, the others still settling) sends nothing; once all settled,
+ * `retry` puts every in-flight send back at the head of its queue, whole and in order. Together
+ * this is what keeps a partition's records in order across retries, while a slow answer still
+ * lets many batches of a partition travel together next time.
  *
  * Pure: time is an argument (`nowMs`), nothing here does I/O or sets timers.
  *
  * Invariants: batches of one partition leave in the order they were created, and a retried
- * send keeps its place at the head; at most one send per partition is in flight; a batch's
+ * send keeps its place at the head; at most `maxInFlight` sends per partition are in flight, in drain order; a batch's
  * estimate is an upper bound of its encoded size before compression.
  */
 import { assert, BATCH_HEADER_BYTES, type RecordInput } from "@sluice/protocol";
@@ -82,8 +84,10 @@ export class ProducerBatch {
 
 export class PartitionQueue {
   readonly batches: ProducerBatch[] = [];
-  /** The batches of the send in flight, in order. */
-  inFlight: ProducerBatch[] | undefined = undefined;
+  /** The sends in flight (each its batches, in order), oldest first. */
+  readonly inFlight: ProducerBatch[][] = [];
+  /** A send failed: nothing leaves until every send in flight has settled and been re-queued. */
+  blocked = false;
   /** A retried head batch waits until this time. */
   retryAtMs = 0;
   /** The next this-many batches leave one per send (to find the one a broker finds too large). */
@@ -177,7 +181,7 @@ export class RecordAccumulator {
    * Partitions whose head batch may be sent now. `sendNow` overrides linger (flush, close,
    * producers blocked on memory).
    */
-  ready(nowMs: number, sendNow: boolean): ReadyResult {
+  ready(nowMs: number, sendNow: boolean, maxInFlight = 1): ReadyResult {
     const ready: PartitionQueue[] = [];
     let nextReadyMs: number | undefined;
     const consider = (at: number): void => {
@@ -185,7 +189,7 @@ export class RecordAccumulator {
     };
     for (const byPartition of this.queues.values()) {
       for (const queue of byPartition) {
-        if (queue === undefined || queue.inFlight !== undefined) continue;
+        if (queue === undefined || queue.blocked || queue.inFlight.length >= maxInFlight) continue;
         const head = queue.batches[0];
         if (head === undefined) continue;
         if (queue.retryAtMs > nowMs) {
@@ -205,10 +209,10 @@ export class RecordAccumulator {
 
   /**
    * Takes the head batches of a ready queue for one send: as many as fit in `maxBytes` (at
-   * least one). The partition is in flight until `complete`, `retry` or `giveBack`.
+   * least one). The send is in flight until `complete`, `retry` or `giveBack`.
    */
   drain(queue: PartitionQueue, maxBytes: number): ProducerBatch[] {
-    assert(queue.inFlight === undefined, "partition already has a send in flight");
+    assert(!queue.blocked, "partition is blocked by a failed send");
     assert(queue.batches.length > 0, "drain of an empty partition queue");
     const taken: ProducerBatch[] = [];
     let bytes = 0;
@@ -223,28 +227,26 @@ export class RecordAccumulator {
       bytes += size;
     }
     if (queue.singleBatchSends > 0) queue.singleBatchSends--;
-    queue.inFlight = taken;
+    queue.inFlight.push(taken);
     return taken;
   }
 
-  /** The send in flight of `queue` is finished (acknowledged or failed for good). */
+  /** The oldest send in flight of `queue` is finished (acknowledged or failed for good). */
   complete(queue: PartitionQueue): ProducerBatch[] {
-    const batches = queue.inFlight;
+    const batches = queue.inFlight.shift();
     assert(batches !== undefined, "completing a partition with nothing in flight");
-    queue.inFlight = undefined;
     this.batchCount -= batches.length;
     return batches;
   }
 
   /**
-   * Puts the send in flight back at the head of its queue, to leave again at `retryAtMs`, as
-   * `replacements` (the same batches, or split ones, in order). `singleBatchSends` > 0 makes
-   * the next sends carry one batch each.
+   * Puts every send in flight back at the head of its queue, to leave again at `retryAtMs`, as
+   * `replacements` (the same batches, or split ones, in order), and unblocks the partition.
+   * `singleBatchSends` > 0 makes the next sends carry one batch each.
    */
   retry(queue: PartitionQueue, replacements: readonly ProducerBatch[], retryAtMs: number, singleBatchSends = 0): void {
-    const batches = queue.inFlight;
-    assert(batches !== undefined, "retrying a partition with nothing in flight");
-    queue.inFlight = undefined;
+    const batches = queue.inFlight.splice(0).flat();
+    queue.blocked = false;
     queue.retryAtMs = retryAtMs;
     queue.singleBatchSends = Math.max(queue.singleBatchSends, singleBatchSends);
     for (const replacement of replacements) replacement.closed = true;
@@ -254,9 +256,8 @@ export class RecordAccumulator {
 
   /** Returns an undelivered send untouched (no request slot was free); it may leave again at once. */
   giveBack(queue: PartitionQueue): void {
-    const batches = queue.inFlight;
+    const batches = queue.inFlight.pop();
     assert(batches !== undefined, "giving back a partition with nothing in flight");
-    queue.inFlight = undefined;
     queue.batches.unshift(...batches);
   }
 
@@ -292,7 +293,7 @@ export class RecordAccumulator {
     for (const byPartition of this.queues.values()) {
       for (const queue of byPartition) {
         if (queue === undefined) continue;
-        if (queue.inFlight !== undefined) yield* queue.inFlight;
+        for (const send of queue.inFlight) yield* send;
         yield* queue.batches;
       }
     }
@@ -303,7 +304,9 @@ export class RecordAccumulator {
     const out: ProducerBatch[] = [];
     for (const byPartition of this.queues.values()) {
       for (const queue of byPartition) {
-        if (queue?.inFlight !== undefined) out.push(...this.complete(queue));
+        if (queue === undefined) continue;
+        while (queue.inFlight.length > 0) out.push(...this.complete(queue));
+        queue.blocked = false;
       }
     }
     return out;

@@ -1,7 +1,8 @@
 // Proves the SDK end to end against the real broker process on loopback: Admin manages topics
 // and configs with typed errors; 20k keyed records with headers produced with compression come
 // back in order per partition with their offsets, keys, headers and timestamps; offset queries
-// by time work; and a producer and consumer ride through a broker restart on the same port.
+// by time work; pipelined sends (several per partition in flight, ordered stream) land in send
+// order; and a producer and consumer ride through a broker restart on the same port.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +75,32 @@ describe("SDK against the real broker", () => {
 
     await admin.deleteTopics(["admin-e2e"]);
     expect((await admin.listTopics()).map((t) => t.name)).not.toContain("admin-e2e");
+  });
+
+  it("pipelines sends per partition on an ordered stream and keeps every partition's records in send order", async () => {
+    const partitions = 3;
+    await admin.createTopics([{ name: "pipelined", partitions }]);
+    // Small batches and requests: many sends per partition, several in flight at once.
+    const producer = new Producer({ bootstrap: broker.bootstrap, maxInFlightPerPartition: 4, maxInFlightRequestsPerBroker: 12, batchBytes: 4096, maxRequestBytes: 8192 });
+    const count = 10_000;
+    const acks: Promise<{ partition: number; offset: number }>[] = [];
+    for (let i = 0; i < count; i++) acks.push((await producer.enqueue({ topic: "pipelined", partition: i % partitions, value: `v-${i}` })).delivered);
+    const metas = await Promise.all(acks);
+    await producer.close();
+    for (let i = 0; i < count; i++) expect(metas[i]).toMatchObject({ partition: i % partitions, offset: Math.floor(i / partitions) });
+
+    const consumer = new Consumer({ bootstrap: broker.bootstrap, autoOffsetReset: "earliest" });
+    consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic: "pipelined", partition })));
+    const got: string[][] = Array.from({ length: partitions }, () => []);
+    let seen = 0;
+    for await (const record of consumer) {
+      got[record.partition]!.push(record.value?.toString() ?? "");
+      if (++seen === count) break;
+    }
+    await consumer.close();
+    for (let p = 0; p < partitions; p++) {
+      expect(got[p]).toEqual(Array.from({ length: count }, (_, i) => i).filter((i) => i % partitions === p).map((i) => `v-${i}`));
+    }
   });
 
   it("produces 20k keyed records with headers (lz4) and consumes them back in order per partition", async () => {

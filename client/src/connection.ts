@@ -17,7 +17,7 @@ import { encodeProduceFrame, type ProduceFrame } from "./produce-request.js";
 /** The two produce RPCs, typed for ProduceFrame requests. */
 interface ProduceClient extends grpc.Client {
   Produce(request: ProduceFrame, options: grpc.CallOptions, callback: grpc.requestCallback<api.ProduceResponse>): grpc.ClientUnaryCall;
-  ProduceStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<ProduceFrame, api.ProduceResponse>;
+  ProduceStream(metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<ProduceFrame, api.ProduceResponse>;
 }
 
 let produceClientConstructor: grpc.ServiceClientConstructor | undefined;
@@ -94,9 +94,13 @@ export class BrokerConnection {
   }
 
   /** Opens a pipelined produce stream (no deadline: it lives as long as the producer). */
-  openProduceStream(): grpc.ClientDuplexStream<ProduceFrame, api.ProduceResponse> {
+  /** `ordered`: ask the broker for ordered mode (metadata `sluice-ordered: 1`, see the broker's produce-stream.ts). */
+  openProduceStream(ordered = false): grpc.ClientDuplexStream<ProduceFrame, api.ProduceResponse> {
     if (this.closed) throw new ClientClosedError(`connection to ${this.address}`);
-    return this.producing.ProduceStream();
+    if (!ordered) return this.producing.ProduceStream();
+    const metadata = new grpc.Metadata();
+    metadata.set("sluice-ordered", "1");
+    return this.producing.ProduceStream(metadata);
   }
 
   close(): void {

@@ -50,11 +50,13 @@ export const IN_FLIGHT_REQUESTS_PER_BROKER_DEFAULT = 5;
 /** A cap on the option: every in-flight request holds up to PRODUCE_REQUEST_BYTES_MAX of memory. */
 export const IN_FLIGHT_REQUESTS_PER_BROKER_MAX = 64;
 /**
- * One send per partition in flight (a send is that partition's head batches, appended by the
- * broker all-or-nothing). This is what keeps records of a partition in order even when a send
- * is retried: the partition's next send waits for the previous one's answer.
+ * Sends per partition in flight by default (a send is that partition's head batches, appended
+ * by the broker all-or-nothing). 1: the partition's next send waits for the previous answer.
+ * More pipelines on an ordered ProduceStream (see producer.ts for why order still holds).
  */
-export const IN_FLIGHT_SENDS_PER_PARTITION = 1;
+export const IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT = 1;
+/** A cap on `maxInFlightPerPartition`: each send may hold PRODUCE_PARTITION_SEND_BYTES_MAX. */
+export const IN_FLIGHT_SENDS_PER_PARTITION_MAX = 16;
 /**
  * Largest Produce request (record batch bytes): half of GRPC_MESSAGE_BYTES_MAX (64 MiB), so
  * protobuf framing can never push a request over the gRPC limit.

@@ -8,6 +8,11 @@
  * the stream; the next request opens a new one. If the broker does not implement ProduceStream,
  * the transport switches to unary `Produce` calls for good.
  *
+ * Ordered mode (`ordered`, for pipelined sends per partition): the stream asks the broker to
+ * chain each partition's appends and to fail a partition for the rest of the stream once it
+ * failed; `reset()` then drops the stream (failing what is in flight on it) so retries go on a
+ * fresh one. A partition's sends are therefore only ever in flight on one stream.
+ *
  * With acks=0 nothing is awaited: the request counts as done once it is handed to the stream.
  */
 import { status as GrpcStatus, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
@@ -51,7 +56,18 @@ export class StreamProduceTransport implements ProduceTransport {
   constructor(
     private readonly connection: BrokerConnection,
     private readonly scheduler: Scheduler,
+    private readonly ordered = false,
   ) {}
+
+  /** Whether answers keep per-partition order and poisoning holds (ordered stream, not unary). */
+  get pipelines(): boolean {
+    return this.ordered && this.unary === undefined;
+  }
+
+  /** Drops the current stream, failing its requests in flight (retriable); the next send opens a new one. */
+  reset(reason: string): void {
+    if (this.stream !== undefined) this.fail(this.stream, new ConnectionError(this.connection.address, reason));
+  }
 
   /** Whether the broker turned out not to support ProduceStream (requests now go unary). */
   get usesUnary(): boolean {
@@ -95,7 +111,7 @@ export class StreamProduceTransport implements ProduceTransport {
 
   private open(): ClientDuplexStream<ProduceFrame, api.ProduceResponse> {
     if (this.stream !== undefined) return this.stream;
-    const stream = this.connection.openProduceStream();
+    const stream = this.connection.openProduceStream(this.ordered);
     this.stream = stream;
     stream.on("data", (response: api.ProduceResponse) => {
       const waiter = this.pending.get(response.correlationId);

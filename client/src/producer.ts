@@ -16,12 +16,19 @@
  * send go again one batch at a time and a one-batch send split in two. The same encoded bytes
  * are resent (never re-encoded, except when split).
  *
- * Ordering: one send per partition in flight (IN_FLIGHT_SENDS_PER_PARTITION). A send is the
- * partition's head batches (up to PRODUCE_PARTITION_SEND_BYTES_MAX), concatenated into one
- * partition entry that the broker appends all-or-nothing; a failed send is retried whole, at
- * the head of its queue. So records of a partition are appended in `send()` order even across
- * retries, and a slow broker makes sends bigger instead of the pipeline shallower. A retry after
- * a lost answer can duplicate a send (at-least-once; there is no idempotent producer yet).
+ * Ordering: up to `maxInFlightPerPartition` sends per partition in flight (default
+ * IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT; more than one only on an ordered ProduceStream, else
+ * one). A send is the partition's head batches (up to PRODUCE_PARTITION_SEND_BYTES_MAX),
+ * concatenated into one partition entry that the broker appends all-or-nothing. A partition's
+ * sends are only ever in flight to one broker, on one stream; the ordered stream appends them
+ * in order, each after the previous one's outcome, and fails every later one once one failed.
+ * Answers are taken oldest first: a send is acknowledged only after every earlier send of its
+ * partition was; on a failure the partition sends nothing more until all its sends settled,
+ * then they all go back, in order, at the head of its queue (the stream is reset first, so the
+ * resend does not meet the broker's poisoned partition). So records of a partition are appended
+ * and acknowledged in `send()` order even across retries, and a slow broker makes sends bigger
+ * instead of the pipeline shallower. A retry after a lost answer, or of a send that followed a
+ * failed one, can duplicate records (at-least-once; there is no idempotent producer yet).
  *
  * Bounds: buffered bytes ≤ bufferMemoryBytes; requests in flight per broker ≤
  * maxInFlightRequestsPerBroker; one request ≤ PRODUCE_REQUEST_BYTES_MAX.
@@ -61,6 +68,8 @@ import {
   DELIVERY_TIMEOUT_MS_DEFAULT,
   IN_FLIGHT_REQUESTS_PER_BROKER_DEFAULT,
   IN_FLIGHT_REQUESTS_PER_BROKER_MAX,
+  IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT,
+  IN_FLIGHT_SENDS_PER_PARTITION_MAX,
   LINGER_MS_DEFAULT,
   LINGER_MS_MAX,
   MAX_BLOCK_MS_DEFAULT,
@@ -115,6 +124,11 @@ export interface ProducerOptions extends ClientOptions {
   readonly metadataWaitMs?: number;
   /** Pipelined ProduceStream (default) or one unary Produce call per request. */
   readonly useProduceStream?: boolean;
+  /**
+   * Sends per partition in flight, on an ordered ProduceStream; default
+   * IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT. 1 waits for each answer; unary Produce always uses 1.
+   */
+  readonly maxInFlightPerPartition?: number;
 }
 
 /** What `enqueue()` resolves to once the record is buffered (the wrapper keeps the inner promise from being flattened). */
@@ -160,6 +174,9 @@ interface PartitionSend {
   readonly batches: ProducerBatch[];
 }
 
+/** How one send ended: appended at `baseOffset`, or `error` (`fromBroker`: a partition error in an answer). */
+type SendOutcome = { readonly ok: true; readonly baseOffset: number; readonly logAppendTimeMs: number } | { readonly ok: false; readonly error: unknown; readonly fromBroker: boolean };
+
 export class Producer {
   readonly cluster: ClusterClient;
   private readonly acks: 0 | 1 | -1;
@@ -172,6 +189,11 @@ export class Producer {
   private readonly maxRequestBytes: number;
   private readonly metadataWaitMs: number;
   private readonly useStream: boolean;
+  private readonly maxInFlightPerPartition: number;
+  /** Outcomes of sends still in their partition's in-flight list (keyed by the send's batch array). */
+  private readonly outcomes = new WeakMap<ProducerBatch[], SendOutcome>();
+  /** The broker address a partition's sends in flight went to. */
+  private readonly inFlightAddress = new WeakMap<PartitionQueue, string>();
   private readonly accumulator: RecordAccumulator;
   private readonly pool: BufferPool;
   private readonly sticky: StickyPartitioner;
@@ -209,6 +231,7 @@ export class Producer {
     this.maxRequestBytes = positiveIntOption("maxRequestBytes", options.maxRequestBytes, PRODUCE_REQUEST_BYTES_DEFAULT, PRODUCE_REQUEST_BYTES_MAX, BATCH_HEADER_BYTES + 1);
     this.metadataWaitMs = positiveIntOption("metadataWaitMs", options.metadataWaitMs, METADATA_WAIT_MS_DEFAULT, Number.MAX_SAFE_INTEGER, 0);
     this.useStream = options.useProduceStream ?? true;
+    this.maxInFlightPerPartition = positiveIntOption("maxInFlightPerPartition", options.maxInFlightPerPartition, IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT, IN_FLIGHT_SENDS_PER_PARTITION_MAX);
     this.accumulator = new RecordAccumulator({
       batchBytes: this.batchBytes,
       lingerMs,
@@ -440,7 +463,7 @@ export class Producer {
       this.fail([batch], new TimeoutError(`delivery of ${batch.recordCount} record(s) to ${batch.topic}-${batch.partition}`, this.deliveryTimeoutMs, { cause: batch.lastError }));
     }
     const sendNow = this.flushing > 0 || this.closing || this.pool.hasWaiters;
-    const { ready, nextReadyMs } = this.accumulator.ready(now, sendNow);
+    const { ready, nextReadyMs } = this.accumulator.ready(now, sendNow, this.maxInFlightPerPartition);
     const byAddress = new Map<string, PartitionSend[]>();
     let leaderMissing = false;
     for (const queue of ready) {
@@ -450,6 +473,11 @@ export class Producer {
         continue;
       }
       if ((this.inFlightByAddress.get(leader.address) ?? 0) >= this.maxInFlight) continue;
+      if (queue.inFlight.length > 0) {
+        // Pipelining: only on an ordered stream, and only to the broker the earlier sends went to.
+        if (this.inFlightAddress.get(queue) !== leader.address || !this.pipelines(leader.address)) continue;
+      }
+      this.inFlightAddress.set(queue, leader.address);
       const wasOpen = !queue.batches[queue.batches.length - 1]!.closed;
       const batches = this.accumulator.drain(queue, PRODUCE_PARTITION_SEND_BYTES_MAX);
       if (wasOpen && queue.batches.length === 0) {
@@ -515,10 +543,16 @@ export class Producer {
     let transport = this.transports.get(address);
     if (transport === undefined) {
       const connection = this.cluster.connection(address);
-      transport = this.useStream ? new StreamProduceTransport(connection, this.cluster.scheduler) : new UnaryProduceTransport(connection);
+      transport = this.useStream ? new StreamProduceTransport(connection, this.cluster.scheduler, this.maxInFlightPerPartition > 1) : new UnaryProduceTransport(connection);
       this.transports.set(address, transport);
     }
     return transport;
+  }
+
+  /** Whether sends to `address` may pipeline per partition (an ordered stream, not unary). */
+  private pipelines(address: string): boolean {
+    const transport = this.transport(address);
+    return transport instanceof StreamProduceTransport && transport.pipelines;
   }
 
   private sendRequest(address: string, sends: PartitionSend[]): void {
@@ -551,7 +585,7 @@ export class Producer {
         (response) => this.onResponse(sends, response),
         (error: unknown) => {
           if (this.closed) return;
-          for (const send of sends) this.onSendError(send, error);
+          for (const send of sends) this.settle(send, { ok: false, error, fromBroker: false });
         },
       )
       .finally(() => {
@@ -563,7 +597,7 @@ export class Producer {
   private onResponse(sends: readonly PartitionSend[], response: api.ProduceResponse | undefined): void {
     if (this.closed) return; // close() already failed these batches
     if (response === undefined) {
-      for (const send of sends) this.succeed(send, -1, -1);
+      for (const send of sends) this.settle(send, { ok: true, baseOffset: -1, logAppendTimeMs: -1 });
       return;
     }
     const results = new Map<string, api.PartitionProduceResult>();
@@ -573,20 +607,63 @@ export class Producer {
     for (const send of sends) {
       const result = results.get(`${send.queue.topic}\u0000${send.queue.partition}`);
       if (result === undefined) {
-        this.onSendError(send, new SluiceError("UNKNOWN_SERVER_ERROR", `no result for ${send.queue.topic}-${send.queue.partition} in the produce response`));
+        this.settle(send, { ok: false, error: new SluiceError("UNKNOWN_SERVER_ERROR", `no result for ${send.queue.topic}-${send.queue.partition} in the produce response`), fromBroker: true });
         continue;
       }
       const error = fromErrorInfo(result.error);
-      if (error === null) this.succeed(send, result.baseOffset, result.logAppendTimeMs);
-      else this.onSendError(send, error);
+      if (error === null) this.settle(send, { ok: true, baseOffset: result.baseOffset, logAppendTimeMs: result.logAppendTimeMs });
+      else this.settle(send, { ok: false, error, fromBroker: true });
     }
   }
 
-  /** A send failed as a whole (the broker appended none of it): retry it in order, split it, or fail it. */
-  private onSendError(send: PartitionSend, error: unknown): void {
+  /**
+   * Records how a send ended, then acts on its partition's sends oldest first: acknowledges
+   * those that succeeded while nothing before them failed; once one failed, blocks the
+   * partition until every send in flight settled, then hands them all to `onSendError`.
+   */
+  private settle(send: PartitionSend, outcome: SendOutcome): void {
     if (this.closed) return;
-    const { queue, batches } = send;
-    for (const batch of batches) batch.lastError = error;
+    const { queue } = send;
+    this.outcomes.set(send.batches, outcome);
+    for (;;) {
+      const head = queue.inFlight[0];
+      if (head === undefined) return;
+      const settled = this.outcomes.get(head);
+      if (settled === undefined || !settled.ok) break;
+      this.outcomes.delete(head);
+      this.succeed(queue, settled.baseOffset, settled.logAppendTimeMs);
+    }
+    let allSettled = true;
+    let poisoned = false;
+    for (const sent of queue.inFlight) {
+      const settled = this.outcomes.get(sent);
+      if (settled === undefined) allSettled = false;
+      else if (!settled.ok) {
+        queue.blocked = true;
+        if (settled.fromBroker) poisoned = true;
+      }
+    }
+    if (!queue.blocked || !allSettled) return;
+    const first = this.outcomes.get(queue.inFlight[0]!);
+    for (const sent of queue.inFlight) this.outcomes.delete(sent);
+    if (poisoned) {
+      // The ordered stream now fails this partition for good: its resend needs a fresh stream.
+      const address = this.inFlightAddress.get(queue);
+      const transport = address === undefined ? undefined : this.transports.get(address);
+      if (transport instanceof StreamProduceTransport && transport.pipelines) transport.reset(`${queue.topic}-${queue.partition} failed on this ordered stream`);
+    }
+    this.onSendError(queue, first !== undefined && !first.ok ? first.error : undefined);
+  }
+
+  /**
+   * The oldest send of a partition failed as a whole (the broker appended none of it), and every
+   * send behind it has settled: retry them all in order, split, or fail the oldest for good.
+   */
+  private onSendError(queue: PartitionQueue, error: unknown): void {
+    if (this.closed) return;
+    const batches = queue.inFlight.flat();
+    const head = queue.inFlight[0]!;
+    for (const batch of head) batch.lastError = error;
     const now = this.cluster.clock.now();
     if (error instanceof SluiceError && error.errorName === "MESSAGE_TOO_LARGE") {
       if (batches.length > 1) {
@@ -605,11 +682,13 @@ export class Producer {
     if (!decision.retry) {
       const failure =
         error instanceof SluiceError && error.retriable
-          ? new TimeoutError(`delivery of ${batches.reduce((n, b) => n + b.recordCount, 0)} record(s) to ${queue.topic}-${queue.partition} (${oldest.attempts} attempts)`, this.deliveryTimeoutMs, { cause: error })
+          ? new TimeoutError(`delivery of ${head.reduce((n, b) => n + b.recordCount, 0)} record(s) to ${queue.topic}-${queue.partition} (${oldest.attempts} attempts)`, this.deliveryTimeoutMs, { cause: error })
           : error instanceof Error
             ? error
             : new Error(String(error));
       this.fail(this.accumulator.complete(queue), failure);
+      // Sends that followed the failed one go again, in order (their own deadlines still apply).
+      this.accumulator.retry(queue, queue.inFlight.flat(), now);
       return;
     }
     if (needsMetadataRefresh(error)) this.refreshMetadataSoon();
@@ -658,10 +737,10 @@ export class Producer {
     return parts;
   }
 
-  /** The broker appended the send: its batches got consecutive offsets from `baseOffset`. */
-  private succeed(send: PartitionSend, baseOffset: number, logAppendTimeMs: number): void {
-    const batches = this.accumulator.complete(send.queue);
-    const { topic, partition } = send.queue;
+  /** The broker appended the partition's oldest send: its batches got consecutive offsets from `baseOffset`. */
+  private succeed(queue: PartitionQueue, baseOffset: number, logAppendTimeMs: number): void {
+    const batches = this.accumulator.complete(queue);
+    const { topic, partition } = queue;
     let offset = baseOffset;
     for (const batch of batches) {
       this.pool.release(batch.reservedBytes);

@@ -1,7 +1,8 @@
 // Proves the served gRPC surface behaves over a real connection: ProduceStream pipelines requests
 // and answers each by correlation id in per-partition order, keeps going past per-partition
 // errors, and ends with UNAVAILABLE when the broker drains; health Watch reports NOT_SERVING
-// before the stream ends at shutdown.
+// before the stream ends at shutdown; in ordered mode a partition that failed stays failed for
+// the rest of its stream (and only that stream).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,6 +92,50 @@ describe("ProduceStream", () => {
     expect(fromErrorInfo(answers.get(1)?.topics[0]?.partitions[0]?.error)?.errorName).toBe("UNKNOWN_TOPIC_OR_PARTITION");
     expect(fromErrorInfo(answers.get(2)?.topics[0]?.partitions[0]?.error)?.errorName).toBe("INVALID_REQUIRED_ACKS");
     expect(answers.get(3)?.topics[0]?.partitions[0]).toMatchObject({ baseOffset: 0, error: null });
+  });
+
+  it("in ordered mode, fails a partition in every later request of the stream once it failed; others and new streams go on", async () => {
+    await createTopic("s", 2);
+    const ordered = new grpc.Metadata();
+    ordered.set("sluice-ordered", "1");
+    const run = async (requests: api.ProduceRequest[]): Promise<Map<number, api.ProduceResponse>> => {
+      const call = sluiceClient().ProduceStream(ordered);
+      const answers = new Map<number, api.ProduceResponse>();
+      const ended = new Promise<void>((resolve, reject) => {
+        call.on("data", (r: api.ProduceResponse) => answers.set(r.correlationId, r));
+        call.on("end", resolve);
+        call.on("error", reject);
+      });
+      for (const request of requests) call.write(request);
+      call.end();
+      await ended;
+      return answers;
+    };
+    const corrupt = batch("bad");
+    corrupt[corrupt.length - 1]! ^= 0xff; // the CRC no longer matches
+    const requests: api.ProduceRequest[] = [
+      { correlationId: 1, acks: -1, timeoutMs: 0, topics: [{ topic: "s", partitions: [{ partition: 0, records: batch("a0") }, { partition: 1, records: batch("b0") }] }] },
+      { correlationId: 2, acks: -1, timeoutMs: 0, topics: [{ topic: "s", partitions: [{ partition: 0, records: corrupt }, { partition: 1, records: batch("b1") }] }] },
+      ...Array.from({ length: 8 }, (_, i) => ({
+        correlationId: 3 + i,
+        acks: -1,
+        timeoutMs: 0,
+        topics: [{ topic: "s", partitions: [{ partition: 0, records: batch(`a${i + 1}`) }, { partition: 1, records: batch(`b${i + 2}`) }] }],
+      })),
+    ];
+    const answers = await run(requests);
+    const result = (id: number, partition: number): api.PartitionProduceResult | undefined => answers.get(id)?.topics[0]?.partitions.find((p) => p.partition === partition);
+    expect(result(1, 0)).toMatchObject({ baseOffset: 0, error: null });
+    expect(fromErrorInfo(result(2, 0)?.error)?.errorName).toBe("CORRUPT_MESSAGE");
+    for (let id = 3; id <= 10; id++) {
+      expect(fromErrorInfo(result(id, 0)?.error)?.errorName).toBe("NETWORK_EXCEPTION");
+      expect(fromErrorInfo(result(id, 0)?.error)?.retriable).toBe(true);
+    }
+    // Partition 1 is untouched by partition 0's failure: every request appended, in order.
+    expect(Array.from({ length: 10 }, (_, i) => result(i + 1, 1)?.baseOffset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // A new ordered stream starts clean: partition 0 appends right after its one good record.
+    const again = await run([{ correlationId: 1, acks: -1, timeoutMs: 0, topics: [{ topic: "s", partitions: [{ partition: 0, records: batch("a1") }] }] }]);
+    expect(again.get(1)?.topics[0]?.partitions[0]).toMatchObject({ baseOffset: 1, error: null });
   });
 
   it("ends open streams with UNAVAILABLE when the broker shuts down", async () => {

@@ -3,7 +3,10 @@
  * (Metadata, Produce, ProduceStream, Fetch, ListOffsets) over in-memory partition logs, with
  * hooks to inject the faults a real broker cannot produce on demand: per-partition errors
  * (NOT_LEADER_OR_FOLLOWER, MESSAGE_TOO_LARGE, ...), lost answers, broken produce streams,
- * leaderless partitions and slow answers.
+ * leaderless partitions and slow answers (`produceDelayMs`, so answers to pipelined requests
+ * come back out of order). ProduceStreams opened with `sluice-ordered: 1` behave like the real
+ * broker's ordered mode: appends in arrival order, and a partition that failed once on the
+ * stream fails (NETWORK_EXCEPTION, nothing appended) in every later request of that stream.
  *
  * It is not a stand-in for the real broker: end-to-end behaviour is tested against
  * `broker/src/main.ts` (client.e2e.test.ts). Batches are validated (CRC, size) and stamped with
@@ -44,6 +47,8 @@ export interface Faults {
   fetch?: (topic: string, partition: number) => SluiceError | undefined;
   /** Partitions reported without a leader in Metadata. */
   leaderless?: (topic: string, partition: number) => boolean;
+  /** Per Produce request: milliseconds before its answer is written (the append happens at once). */
+  produceDelayMs?: (request: api.ProduceRequest) => number;
   /** Whether ProduceStream exists (false answers UNIMPLEMENTED, like an older broker). */
   produceStream?: boolean;
 }
@@ -56,6 +61,10 @@ export class FaultBroker {
   readonly produceRequests: api.ProduceRequest[] = [];
   fetchRequests = 0;
   metadataRequests = 0;
+  /** ProduceStreams opened in ordered mode. */
+  orderedStreams = 0;
+  /** Partition entries refused because an earlier request of their ordered stream failed them. */
+  poisonedRefusals = 0;
   private readonly server = new grpc.Server({ ...grpcChannelOptions });
   private readonly appendWaiters = new Set<() => void>();
   private readonly streams = new Set<grpc.ServerDuplexStream<api.ProduceRequest, api.ProduceResponseInput>>();
@@ -128,12 +137,23 @@ export class FaultBroker {
           return;
         }
         this.streams.add(call);
+        const ordered = call.metadata.get("sluice-ordered")[0] === "1";
+        if (ordered) this.orderedStreams++;
+        // Ordered mode: partitions ("topic\0partition") that failed on this stream stay failed.
+        const poisoned = ordered ? new Set<string>() : undefined;
+        let dead = false;
         call.on("data", (request: api.ProduceRequest) => {
           const answer = this.faults.produceAnswer?.(request) ?? "answer";
-          const response = this.produce(request);
-          if (answer === "answer") call.write(response);
-          else if (answer === "break") this.breakStreams();
+          const response = this.produce(request, poisoned);
+          if (answer === "answer") {
+            const delayMs = this.faults.produceDelayMs?.(request) ?? 0;
+            if (delayMs <= 0) call.write(response);
+            else setTimeout(() => {
+              if (!dead && this.streams.has(call)) call.write(response);
+            }, delayMs);
+          } else if (answer === "break") this.breakStreams();
         });
+        call.on("cancelled", () => (dead = true));
         call.on("end", () => {
           this.streams.delete(call);
           call.end();
@@ -177,19 +197,25 @@ export class FaultBroker {
     };
   }
 
-  private produce(request: api.ProduceRequest): api.ProduceResponseInput {
+  private produce(request: api.ProduceRequest, poisoned?: Set<string>): api.ProduceResponseInput {
     this.produceRequests.push(request);
     return {
       correlationId: request.correlationId,
       topics: request.topics.map((t) => ({
         topic: t.topic,
         partitions: t.partitions.map((p) => {
+          const key = `${t.topic}\u0000${p.partition}`;
+          if (poisoned?.has(key) === true) {
+            this.poisonedRefusals++;
+            return { partition: p.partition, error: toErrorInfo(new SluiceError("NETWORK_EXCEPTION", "partition failed earlier on this stream")), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+          }
           try {
             const injected = this.faults.produce?.(t.topic, p.partition);
             if (injected !== undefined) throw injected;
             const baseOffset = this.append(t.topic, p.partition, p.records);
             return { partition: p.partition, baseOffset, logAppendTimeMs: -1, logStartOffset: 0 };
           } catch (error) {
+            poisoned?.add(key);
             return { partition: p.partition, error: toErrorInfo(error), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
           }
         }),

@@ -4,6 +4,12 @@
  * soon as it completes, so answers may interleave across partitions but stay in order within a
  * partition (appends start in arrival order and storage completes them in order).
  *
+ * Ordered mode: a stream opened with metadata `sluice-ordered: 1` (ORDERED_STREAM_HEADER) gets a
+ * StreamOrder: per partition, each request's append waits for the previous request's outcome for
+ * that partition, and a partition that failed once fails in every later request of the stream.
+ * This lets a client keep several sends per partition in flight without ever seeing request k
+ * fail and k+1 succeed for one partition. The state dies with the stream.
+ *
  * Flow control: at most PRODUCE_STREAM_INFLIGHT_MAX requests are in flight per stream; beyond
  * that the broker stops reading (HTTP/2 flow control pushes back on the client).
  *
@@ -17,7 +23,10 @@ import * as grpc from "@grpc/grpc-js";
 import type { api } from "@sluice/protocol";
 import type { BrokerContext } from "../context.js";
 import { PRODUCE_STREAM_INFLIGHT_MAX } from "../limits.js";
-import { handleProduce } from "./produce.js";
+import { produceRequest, StreamOrder } from "./produce.js";
+
+/** Stream metadata key (value "1") that asks for ordered mode. */
+export const ORDERED_STREAM_HEADER = "sluice-ordered";
 
 const METHOD = "ProduceStream";
 
@@ -28,6 +37,7 @@ export function handleProduceStream(ctx: BrokerContext, call: ProduceStreamCall)
   let inputEnded = false;
   let finished = false;
   let paused = false;
+  const order = call.metadata.get(ORDERED_STREAM_HEADER)[0] === "1" ? new StreamOrder() : undefined;
 
   const finish = (status?: grpc.StatusObject): void => {
     if (finished) return;
@@ -57,7 +67,7 @@ export function handleProduceStream(ctx: BrokerContext, call: ProduceStreamCall)
       call.pause();
     }
     const started = process.hrtime.bigint();
-    handleProduce(ctx, request).then(
+    produceRequest(ctx, request, order).then(
       (response) => {
         ctx.metrics.rpcRequests.inc({ method: METHOD, code: "OK" });
         ctx.metrics.rpcDuration.observe({ method: METHOD }, Number(process.hrtime.bigint() - started) / 1e9);

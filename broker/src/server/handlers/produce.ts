@@ -9,6 +9,10 @@
  *   bad. Errors are per partition: one bad partition does not fail the others.
  * - Appends start in request order, so two batches for the same partition in one request (or in
  *   pipelined requests of a stream) keep their order.
+ * - Ordered streams (a ProduceStream opened with `sluice-ordered: 1`, see produce-stream.ts) pass a
+ *   StreamOrder: a partition's append waits for that partition's previous outcome on the stream,
+ *   and once a partition fails on the stream it fails in every later request of that stream
+ *   (POISONED), so a client pipelining sends can never see request k fail and k+1 succeed.
  * - timeout_ms > 0 bounds the wait for durability: past it the partition answers
  *   REQUEST_TIMED_OUT (retriable) while the append may still complete, as in Kafka.
  */
@@ -32,7 +36,58 @@ function isAcks(value: number): value is Acks {
   return value === -1 || value === 0 || value === 1;
 }
 
-export async function handleProduce(ctx: BrokerContext, request: api.ProduceRequest): Promise<api.ProduceResponseInput> {
+/**
+ * Per-stream ordering state of an ordered ProduceStream. Invariants: per partition, appends start
+ * in request order, each only after the previous outcome settled; a partition that failed once
+ * stays failed (poisoned) until the stream ends and this object is dropped.
+ */
+export class StreamOrder {
+  private readonly last = new Map<string, Promise<unknown>>();
+  private readonly poisoned = new Map<string, SluiceError>();
+
+  /** The error a poisoned partition answers with: retriable, on a new stream. */
+  poisonError(key: string): SluiceError | undefined {
+    const cause = this.poisoned.get(key);
+    if (cause === undefined) return undefined;
+    return new SluiceError("NETWORK_EXCEPTION", `an earlier request of this stream failed for this partition (${cause.errorName}); resend on a new stream`);
+  }
+
+  /** Runs `start` after the partition's previous outcome on this stream; records the new outcome. */
+  chain(key: string, start: () => Promise<PartitionOutcome>, partition: number): Promise<PartitionOutcome> {
+    const previous = this.last.get(key);
+    const outcome =
+      previous === undefined
+        ? start()
+        : previous.then(() => {
+            const poison = this.poisonError(key);
+            return poison === undefined ? start() : { partition, error: poison, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+          });
+    const recorded = outcome.then(
+      (result) => {
+        if (result.error !== null && !this.poisoned.has(key)) this.poisoned.set(key, result.error);
+        return result;
+      },
+      (error: unknown) => {
+        if (!this.poisoned.has(key)) this.poisoned.set(key, new SluiceError("UNKNOWN_SERVER_ERROR", String(error)));
+        throw error;
+      },
+    );
+    this.last.set(key, recorded.catch(() => undefined));
+    return recorded;
+  }
+
+  /** Marks a partition failed without an append (a request-level check refused it). */
+  poison(key: string, error: SluiceError): void {
+    if (!this.poisoned.has(key)) this.poisoned.set(key, error);
+  }
+}
+
+export function handleProduce(ctx: BrokerContext, request: api.ProduceRequest): Promise<api.ProduceResponseInput> {
+  return produceRequest(ctx, request, undefined);
+}
+
+/** One Produce request; `order` is the stream's ordering state on an ordered ProduceStream. */
+export async function produceRequest(ctx: BrokerContext, request: api.ProduceRequest, order: StreamOrder | undefined): Promise<api.ProduceResponseInput> {
   const acks = request.acks;
   const validAcks = isAcks(acks);
   const pending: Array<{ topic: string; outcome: Promise<PartitionOutcome> }> = [];
@@ -40,8 +95,16 @@ export async function handleProduce(ctx: BrokerContext, request: api.ProduceRequ
   for (const topicData of request.topics) {
     const topic = topicData.topic;
     for (const data of topicData.partitions) {
-      const fail = (error: SluiceError): Promise<PartitionOutcome> =>
-        Promise.resolve({ partition: data.partition, error, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
+      const key = `${topic}\u0000${data.partition}`;
+      const fail = (error: SluiceError): Promise<PartitionOutcome> => {
+        order?.poison(key, error);
+        return Promise.resolve({ partition: data.partition, error, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
+      };
+      const poisoned = order?.poisonError(key);
+      if (poisoned !== undefined) {
+        pending.push({ topic, outcome: fail(poisoned) });
+        continue;
+      }
       if (!validAcks) {
         pending.push({ topic, outcome: fail(new SluiceError("INVALID_REQUIRED_ACKS", `acks=${acks}`)) });
         continue;
@@ -60,8 +123,9 @@ export async function handleProduce(ctx: BrokerContext, request: api.ProduceRequ
         pending.push({ topic, outcome: fail(partition) });
         continue;
       }
-      // Started synchronously, in request order: this is what keeps per-partition order.
-      const append = partition.append(data.records, acks).then(
+      // Started synchronously, in request order (on an ordered stream: after this partition's
+      // previous outcome on the stream): this is what keeps per-partition order.
+      const start = (): Promise<PartitionOutcome> => withTimeout(partition.append(data.records, acks).then(
         (result): PartitionOutcome => {
           ctx.metrics.topicBytesIn.inc({ topic }, result.sizeBytes);
           ctx.metrics.topicRecordsIn.inc({ topic }, result.lastOffset - result.baseOffset + 1);
@@ -78,8 +142,8 @@ export async function handleProduce(ctx: BrokerContext, request: api.ProduceRequ
           ctx.logger.debug({ topic, partition: data.partition, err: error.message }, "produce refused");
           return { partition: data.partition, error, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: partition.logStartOffset };
         },
-      );
-      pending.push({ topic, outcome: withTimeout(append, request.timeoutMs, data.partition) });
+      ), request.timeoutMs, data.partition);
+      pending.push({ topic, outcome: order === undefined ? start() : order.chain(key, start, data.partition) });
     }
   }
 
