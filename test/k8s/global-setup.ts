@@ -1,7 +1,7 @@
 /**
  * Vitest global setup for the Kubernetes tests (test/k8s/vitest.config.ts): starts one real
  * control plane (control-plane.ts) before any `*.k8s.test.ts` file runs, applies every manifest
- * under `crds/` (none yet: a no-op until the operator adds them), hands the kubeconfig to the
+ * under `crds/` (the sluice.io Cluster and Topic CRDs), hands the kubeconfig to the
  * tests, and stops everything afterwards.
  *
  * Tests read `inject("k8sKubeconfigPath")` (and the other keys below). Child processes a test

@@ -11,6 +11,9 @@
  *   - Bad input (not YAML, no kind/name, unknown kind, apiserver refusal) is a ManifestApplyError
  *     naming the file and object; nothing is retried blindly.
  *   - A missing or empty folder is a no-op.
+ *   - `dryRun: true` is `kubectl apply --server-side --dry-run=server`: the apiserver runs every
+ *     admission and validation step (schemas, CEL rules, RBAC escalation checks) and persists
+ *     nothing; CRDs in the folder are then not waited for (they are not created).
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -49,25 +52,26 @@ interface ApiResource {
   readonly namespaced: boolean;
 }
 
-interface Response {
+export interface ApiResponse {
   readonly status: number;
   readonly body: string;
 }
 
-/** One HTTPS request to the apiserver with the kubeconfig's credentials. */
-async function apiRequest(
+/** One HTTPS request to the apiserver with the kubeconfig's credentials (no typed models: lossless). */
+export async function apiRequest(
   kubeConfig: KubeConfig,
   method: string,
   path: string,
   body?: { readonly contentType: string; readonly text: string },
-): Promise<Response> {
+  accept = "application/json",
+): Promise<ApiResponse> {
   const cluster = kubeConfig.getCurrentCluster();
   if (cluster === null) throw new ManifestApplyError("kubeconfig has no current cluster");
   const options: RequestOptions = {
     method,
     timeout: REQUEST_TIMEOUT_MS,
     headers: {
-      Accept: "application/json",
+      Accept: accept,
       ...(body === undefined ? {} : { "Content-Type": body.contentType, "Content-Length": Buffer.byteLength(body.text) }),
     },
   };
@@ -90,7 +94,7 @@ async function apiRequest(
 }
 
 /** The apiserver's Status message, or the raw body. */
-function statusMessage(response: Response): string {
+function statusMessage(response: ApiResponse): string {
   try {
     const parsed = JSON.parse(response.body) as { message?: unknown };
     if (typeof parsed.message === "string") return `${response.status}: ${parsed.message}`;
@@ -120,12 +124,17 @@ function asManifest(doc: unknown, where: string): Manifest {
   return o as Manifest;
 }
 
+export interface ApplyOptions {
+  /** Server-side dry run (`dryRun=All`): validated and admitted, never stored. */
+  readonly dryRun?: boolean;
+}
+
 /**
  * Server-side applies every object in every `*.yaml`/`*.yml`/`*.json` file of `dir`, then waits
  * until each CustomResourceDefinition among them is Established. Returns "<kind>/<name>" of each
  * object applied, in order.
  */
-export async function applyManifestDirectory(kubeConfig: KubeConfig, dir: string): Promise<string[]> {
+export async function applyManifestDirectory(kubeConfig: KubeConfig, dir: string, options: ApplyOptions = {}): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
   const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
@@ -197,8 +206,9 @@ export async function applyManifestDirectory(kubeConfig: KubeConfig, dir: string
         `${groupVersionPath(manifest.apiVersion)}/` +
         (namespace === undefined ? "" : `namespaces/${encodeURIComponent(namespace)}/`) +
         `${resource.name}/${encodeURIComponent(manifest.metadata.name)}` +
-        `?fieldManager=${FIELD_MANAGER}&force=true`;
-      let response: Response;
+        `?fieldManager=${FIELD_MANAGER}&force=true` +
+        (options.dryRun === true ? "&dryRun=All" : "");
+      let response: ApiResponse;
       try {
         response = await apiRequest(kubeConfig, "PATCH", target, {
           contentType: "application/apply-patch+yaml",
@@ -211,7 +221,11 @@ export async function applyManifestDirectory(kubeConfig: KubeConfig, dir: string
         throw new ManifestApplyError(`${where}: refused: ${statusMessage(response)}`);
       }
       applied.push(label);
-      if (manifest.kind === "CustomResourceDefinition" && manifest.apiVersion.startsWith("apiextensions.k8s.io/")) {
+      if (
+        options.dryRun !== true &&
+        manifest.kind === "CustomResourceDefinition" &&
+        manifest.apiVersion.startsWith("apiextensions.k8s.io/")
+      ) {
         const spec = manifest["spec"] as { group?: string; names?: { kind?: string } } | undefined;
         crdByKind.set(`${spec?.group ?? ""}/${spec?.names?.kind ?? ""}`, manifest.metadata.name);
       }
