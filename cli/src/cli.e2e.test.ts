@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { partitionForKey } from "@sluice/client";
-import { repoRoot, startBrokerProcess, type BrokerProcess } from "../../client/src/testing/broker-process.js";
+import { repoRoot, startBrokerProcess, type BrokerProcess } from "../../test/e2e/broker-process.js";
 import { runCli } from "./run.js";
 import { memoryIo } from "./testing/memory-io.js";
 
@@ -17,7 +17,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sluice-cli-e2e-"));
-  broker = await startBrokerProcess(join(dir, "data"));
+  broker = await startBrokerProcess({ dataDir: join(dir, "data") });
 });
 
 afterAll(async () => {

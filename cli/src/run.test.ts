@@ -2,7 +2,7 @@
 // usage errors on stderr with exit 2 and a pointer to --help, operational failures (nothing
 // listening) as typed one-line errors with exit 1, and option checks before any connection.
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../client/src/testing/broker-process.js";
+import { freePort } from "../../test/e2e/broker-process.js";
 import { runCli } from "./run.js";
 import { memoryIo } from "./testing/memory-io.js";
 

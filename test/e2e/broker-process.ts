@@ -8,6 +8,7 @@
  * `recoveredUncleanly` in the ready line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -54,6 +55,21 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Extra node options before the script (e.g. --cpu-prof for benchmarks). */
   readonly nodeArgs?: readonly string[];
+  /** gRPC port; 0 (the default) lets the OS pick one. A fixed port lets a restart keep its address. */
+  readonly port?: number;
+}
+
+/** A port that was free a moment ago (for restarting a broker on the same address). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export async function makeDataDir(): Promise<string> {
@@ -71,7 +87,7 @@ export async function startBrokerProcess(options: StartOptions = {}): Promise<Br
   Object.assign(env, options.env ?? {});
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--conditions=source", "--import", "tsx", mainScript, "--data-dir", dataDir, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), "--conditions=source", "--import", "tsx", mainScript, "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(options.port ?? 0), "--metrics-port", "0", ...(options.args ?? [])],
     { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: LogLine[] = [];
