@@ -6,7 +6,7 @@
  * fsync completion, client request or fault. At ~0.5-0.9 million steps/s per core this takes
  * 15-40 s per file; the Figure-8 mutant is caught well inside it (mutants.test.ts).
  */
-import { runSimulation, type RaftFactory, type SimulationStats } from "./simulation.js";
+import { runSimulation, zeroStats, type RaftFactory, type SimulationStats } from "./simulation.js";
 import type { Violation } from "./invariants.js";
 
 export const ciSeedBudget = { seeds: 2000, steps: 10_000 } as const;
@@ -21,24 +21,7 @@ export interface SeedRangeReport {
 export function runSeedRange(first: number, count: number, steps: number, factory?: RaftFactory): SeedRangeReport {
   const failures: Array<{ seed: number; violation: Violation }> = [];
   let total = 0;
-  const totals: SimulationStats = {
-    simulatedMs: 0,
-    voters: 0,
-    leadersElected: 0,
-    proposals: 0,
-    acknowledged: 0,
-    crashes: 0,
-    partitions: 0,
-    snapshotsInstalled: 0,
-    configChanges: 0,
-    transfers: 0,
-    readsServed: 0,
-    livenessWindows: 0,
-    maxRecoveryMs: 0,
-    livenessBoundMs: 0,
-    messagesDelivered: 0,
-    messagesDropped: 0,
-  };
+  const totals = zeroStats();
   for (let seed = first; seed < first + count; seed++) {
     const result = runSimulation({ seed, steps, factory });
     total += result.steps;
@@ -55,4 +38,31 @@ export function describeFailures(report: SeedRangeReport, steps: number): string
   return report.failures
     .map(({ seed, violation: v }) => `seed ${seed}: ${v.invariant} at step ${v.step}: ${v.detail} (replay: npm run sim -- --seed ${seed} --steps ${steps})`)
     .join("\n");
+}
+
+/**
+ * Everything wrong with seeds [first, first + count): violations (with replay commands) and
+ * faults or features the runs never exercised. Empty means the range passed.
+ */
+export function seedRangeProblems(first: number, count: number, steps = ciSeedBudget.steps): string[] {
+  const report = runSeedRange(first, count, steps);
+  const problems = report.failures.length === 0 ? [] : [describeFailures(report, steps)];
+  if (report.steps !== count * steps) problems.push(`ran ${report.steps} steps, expected ${count * steps}`);
+  const t = report.totals;
+  const exercised = {
+    leadersElected: t.leadersElected,
+    acknowledged: t.acknowledged,
+    crashes: t.crashes,
+    partitions: t.partitions,
+    snapshotsInstalled: t.snapshotsInstalled,
+    configChanges: t.configChanges,
+    transfers: t.transfers,
+    readsServed: t.readsServed,
+    livenessWindows: t.livenessWindows,
+    messagesDropped: t.messagesDropped,
+  };
+  for (const [name, value] of Object.entries(exercised)) {
+    if (value <= count) problems.push(`${name} = ${value}: fewer than one per seed`);
+  }
+  return problems;
 }

@@ -70,6 +70,28 @@ export interface SimulationStats {
   messagesDropped: number;
 }
 
+/** Statistics of a run that has not started (every count zero). */
+export function zeroStats(): SimulationStats {
+  return {
+    simulatedMs: 0,
+    voters: 0,
+    leadersElected: 0,
+    proposals: 0,
+    acknowledged: 0,
+    crashes: 0,
+    partitions: 0,
+    snapshotsInstalled: 0,
+    configChanges: 0,
+    transfers: 0,
+    readsServed: 0,
+    livenessWindows: 0,
+    maxRecoveryMs: 0,
+    livenessBoundMs: 0,
+    messagesDelivered: 0,
+    messagesDropped: 0,
+  };
+}
+
 export interface SimulationResult {
   readonly seed: number;
   readonly steps: number;
@@ -253,24 +275,7 @@ class Simulation {
   private readonly minVoters: number;
   private readonly livenessBoundMs: number;
 
-  private readonly stats: SimulationStats = {
-    simulatedMs: 0,
-    voters: 0,
-    leadersElected: 0,
-    proposals: 0,
-    acknowledged: 0,
-    crashes: 0,
-    partitions: 0,
-    snapshotsInstalled: 0,
-    configChanges: 0,
-    transfers: 0,
-    readsServed: 0,
-    livenessWindows: 0,
-    maxRecoveryMs: 0,
-    livenessBoundMs: 0,
-    messagesDelivered: 0,
-    messagesDropped: 0,
-  };
+  private readonly stats: SimulationStats = zeroStats();
 
   constructor(options: SimulationOptions) {
     this.seed = options.seed;
