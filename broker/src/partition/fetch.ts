@@ -12,11 +12,16 @@
  *    deletion); then read again and answer.
  *
  * Invariants: nothing at or above a high watermark is ever returned (Partition.read); every
- * listener and timer registered by a fetch is removed before it answers.
+ * listener and timer registered by a fetch is removed before it answers. With a read-buffer pool,
+ * an outcome's `readBuffer` is the pooled buffer its records may view: the caller gives it back
+ * once the records were copied out (the reads of a first pass that is discarded for a wait are
+ * given back here).
  */
 import { SluiceError, toErrorInfo } from "@sluice/protocol";
 import type { api } from "@sluice/protocol";
+import { PARTITION_FETCH_BYTES_DEFAULT } from "./limits.js";
 import type { Partition } from "./partition.js";
+import type { ReadBufferPool } from "./read-buffer-pool.js";
 
 export interface FetchPartitionSpec {
   readonly topic: string;
@@ -32,6 +37,8 @@ export interface FetchPartitionOutcome {
   readonly highWatermark: number;
   readonly logStartOffset: number;
   readonly records: Buffer;
+  /** The pooled buffer `records` may be a view of; give it back after copying `records` out. */
+  readonly readBuffer?: Buffer;
 }
 
 export interface FetchOptions {
@@ -42,6 +49,8 @@ export interface FetchOptions {
   readonly signal?: AbortSignal;
   /** Called when a fetch starts/stops waiting (metrics gauge). */
   readonly onWait?: (waiting: boolean) => void;
+  /** Storage reads go into buffers from this pool (see `readBuffer`) instead of fresh ones. */
+  readonly readBuffers?: ReadBufferPool;
 }
 
 /** Finds a partition or explains why it is not here (typed error). */
@@ -57,8 +66,9 @@ export async function fetchPartitions(
   specs: readonly PreparedSpec[],
   options: FetchOptions,
 ): Promise<FetchPartitionOutcome[]> {
-  const first = await readAll(lookup, specs, options.maxBytes);
+  const first = await readAll(lookup, specs, options.maxBytes, options.readBuffers);
   if (!shouldWait(first, options)) return first.outcomes;
+  if (options.readBuffers !== undefined) giveBackReadBuffers(first.outcomes, options.readBuffers);
 
   const partitions = new Set<Partition>();
   for (const spec of specs) {
@@ -67,7 +77,12 @@ export async function fetchPartitions(
   }
   const needed = options.minBytes - first.totalBytes;
   await waitForBytes([...partitions], needed, options);
-  return (await readAll(lookup, specs, options.maxBytes)).outcomes;
+  return (await readAll(lookup, specs, options.maxBytes, options.readBuffers)).outcomes;
+}
+
+/** Returns the outcomes' pooled read buffers; their records must not be read afterwards. */
+export function giveBackReadBuffers(outcomes: readonly FetchPartitionOutcome[], pool: ReadBufferPool): void {
+  for (const o of outcomes) if (o.readBuffer !== undefined) pool.give(o.readBuffer);
 }
 
 interface ReadAllResult {
@@ -83,7 +98,7 @@ function shouldWait(result: ReadAllResult, options: FetchOptions): boolean {
   return result.totalBytes < options.minBytes;
 }
 
-async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], maxBytes: number): Promise<ReadAllResult> {
+async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], maxBytes: number, pool: ReadBufferPool | undefined): Promise<ReadAllResult> {
   const outcomes: FetchPartitionOutcome[] = [];
   let totalBytes = 0;
   let anyError = false;
@@ -107,13 +122,23 @@ async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], 
       outcomes.push({ ...base, error: null, highWatermark: found.highWatermark, logStartOffset: found.logStartOffset, records: empty });
       continue;
     }
+    const budget = Math.min(spec.partitionMaxBytes, left);
+    // A pooled buffer only where it can hold the read (budget + storage's lookahead); else storage allocates.
+    const leased = pool !== undefined && budget <= PARTITION_FETCH_BYTES_DEFAULT ? pool.take() : undefined;
     try {
-      const read = await found.read(spec.fetchOffset, Math.min(spec.partitionMaxBytes, left));
+      const read = await found.read(spec.fetchOffset, budget, leased);
       // Over budget is allowed for the first non-empty partition only.
       const records = totalBytes > 0 && read.records.length > left ? empty : read.records;
       totalBytes += records.length;
-      outcomes.push({ ...base, error: null, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records });
+      const outcome = { ...base, error: null, highWatermark: read.highWatermark, logStartOffset: read.logStartOffset, records };
+      if (leased !== undefined && records.length > 0) outcomes.push({ ...outcome, readBuffer: leased });
+      else {
+        if (leased !== undefined) pool?.give(leased);
+        outcomes.push(outcome);
+      }
     } catch (error) {
+      // The read is over (every file read is awaited), so nothing still writes into the buffer.
+      if (leased !== undefined) pool?.give(leased);
       if (!(error instanceof SluiceError)) throw error;
       outcomes.push(failed(error, found.isDeleted ? -1 : found.highWatermark, found.isDeleted ? -1 : found.logStartOffset));
     }

@@ -39,8 +39,12 @@ export interface PartitionLog {
   readonly sizeBytes: number;
   /** Leader append: validates, stamps offsets and `leaderEpoch` in place, writes. */
   append(records: Buffer, leaderEpoch: number): Promise<LogAppendResult>;
-  /** Throws OffsetOutOfRangeError when offset < logStartOffset or offset > logEndOffset. */
-  read(offset: number, maxBytes: number, maxOffset: number): Promise<LogReadResult>;
+  /**
+   * Throws OffsetOutOfRangeError when offset < logStartOffset or offset > logEndOffset. With
+   * `buffer`, the records may be a view of it (read into it instead of a fresh allocation); the
+   * caller must not reuse `buffer` while it still needs the result.
+   */
+  read(offset: number, maxBytes: number, maxOffset: number, buffer?: Buffer): Promise<LogReadResult>;
   /** First offset whose timestamp is >= `timestampMs`, or null when there is none. */
   offsetForTimestamp(timestampMs: number): Promise<TimestampLookup | null>;
   /**

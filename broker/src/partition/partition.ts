@@ -110,16 +110,17 @@ export class Partition {
 
   /**
    * Whole batches from `offset`, never at or above the high watermark. An offset between the
-   * watermark and the log end is valid and simply has nothing visible yet.
+   * watermark and the log end is valid and simply has nothing visible yet. With `buffer`, the
+   * records may be a view of it (see PartitionLog.read).
    */
-  async read(offset: number, maxBytes: number): Promise<PartitionReadResult> {
+  async read(offset: number, maxBytes: number, buffer?: Buffer): Promise<PartitionReadResult> {
     this.checkLive();
     const start = this.log.logStartOffset;
     const end = this.log.logEndOffset;
     if (offset < start || offset > end) throw new OffsetOutOfRangeError(offset, start, end);
     const hwm = this.hwm;
     if (offset >= hwm) return { records: Buffer.alloc(0), highWatermark: hwm, logStartOffset: start };
-    const { records } = await this.log.read(offset, maxBytes, hwm);
+    const { records } = await this.log.read(offset, maxBytes, hwm, buffer);
     return { records, highWatermark: hwm, logStartOffset: this.log.logStartOffset };
   }
 

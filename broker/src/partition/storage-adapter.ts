@@ -104,8 +104,8 @@ class StoragePartitionLog implements PartitionLog {
     return { baseOffset: result.baseOffset, lastOffset: result.lastOffset, logAppendTimeMs: result.logAppendTimeMs };
   }
 
-  async read(offset: number, maxBytes: number, maxOffset: number): Promise<LogReadResult> {
-    const result = await this.log.read(offset, maxBytes, { maxOffset });
+  async read(offset: number, maxBytes: number, maxOffset: number, buffer?: Buffer): Promise<LogReadResult> {
+    const result = await this.log.read(offset, maxBytes, buffer === undefined ? { maxOffset } : { maxOffset, buffer });
     return { records: result.records };
   }
 

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadProtos, type api } from "@sluice/protocol";
-import { encodeFetchResponse, FETCH_SCRATCH_BYTES_MAX } from "./fetch-response-encoder.js";
+import { afterEncode, encodeFetchResponse, FETCH_SCRATCH_BYTES_MAX } from "./fetch-response-encoder.js";
 
 const decode = loadProtos().sluice.Sluice.service.Fetch.responseDeserialize;
 
@@ -62,5 +62,21 @@ describe("encodeFetchResponse", () => {
     const copy = Buffer.from(a);
     encodeFetchResponse({ topics: [{ topic: "b", partitions: [] }] });
     expect(a.equals(copy)).toBe(false);
+  });
+
+  it("calls a registered release once, after the records were copied out", () => {
+    const records = Buffer.from("batch-bytes");
+    const input = { topics: [{ topic: "t", partitions: [{ partition: 0, highWatermark: 5, logStartOffset: 0, records }] }], throttleMs: 0 };
+    let releases = 0;
+    afterEncode(input, () => {
+      releases++;
+      records.fill(0); // the pooled bytes are reused at once
+    });
+    const out = encodeFetchResponse(input);
+    const decoded = decode(Buffer.from(out)) as api.FetchResponse;
+    expect(releases).toBe(1);
+    expect(decoded.topics[0]?.partitions[0]?.records.toString()).toBe("batch-bytes");
+    encodeFetchResponse(input);
+    expect(releases).toBe(1);
   });
 });

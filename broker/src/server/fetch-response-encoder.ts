@@ -19,6 +19,11 @@
  *
  * Invariant: the returned buffer is only valid until the next call (grpc-js copies it
  * synchronously); it is checked against protobufjs's decoder in fetch-response-encoder.test.ts.
+ *
+ * Records may be views of pooled storage read buffers (partition/read-buffer-pool.ts): the
+ * handler registers a release with `afterEncode`, and the encoder calls it once the records are
+ * copied into its output — the earliest moment the pooled bytes are no longer needed. A response
+ * that is never encoded (the client left) never releases; its buffers are garbage collected.
  */
 import { assert, type api } from "@sluice/protocol";
 
@@ -29,6 +34,14 @@ const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
 
 let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+
+/** Releases registered by `afterEncode`, keyed by the response object the serializer receives. */
+const releases = new WeakMap<object, () => void>();
+
+/** Calls `release` right after `response` has been encoded (at most once). */
+export function afterEncode(response: api.FetchResponseInput, release: () => void): void {
+  releases.set(response, release);
+}
 
 function varintSize(value: number): number {
   if (value < 0) return 10;
@@ -178,5 +191,10 @@ export function encodeFetchResponse(response: api.FetchResponseInput): Buffer {
   }
   pos = writeNumber(out, pos, 2, throttleMs);
   assert(pos === total, `FetchResponse encoder wrote ${pos} bytes, planned ${total}`);
+  const release = releases.get(response);
+  if (release !== undefined) {
+    releases.delete(response);
+    release();
+  }
   return out === scratch ? scratch.subarray(0, total) : out;
 }

@@ -7,20 +7,28 @@
  * budget; partition_max_bytes 0 means Kafka's 1 MiB default; negative sizes are
  * INVALID_FETCH_SIZE; a negative fetch_offset is OFFSET_OUT_OF_RANGE; a negative partition is
  * INVALID_REQUEST. While the broker drains, fetches answer without waiting.
+ *
+ * Storage reads go into pooled buffers (partition/read-buffer-pool.ts); they return to the pool
+ * when the response encoder has copied the records out (fetch-response-encoder.ts afterEncode).
  */
 import { SluiceError } from "@sluice/protocol";
 import type { api } from "@sluice/protocol";
-import { fetchPartitions, toFetchResponse, type PreparedSpec } from "../../partition/fetch.js";
+import { fetchPartitions, giveBackReadBuffers, toFetchResponse, type PreparedSpec } from "../../partition/fetch.js";
 import {
   FETCH_RESPONSE_BYTES_MAX,
   FETCH_WAIT_MS_MAX,
   PARTITION_FETCH_BYTES_DEFAULT,
   REQUEST_PARTITIONS_MAX,
 } from "../../partition/limits.js";
+import { ReadBufferPool } from "../../partition/read-buffer-pool.js";
 import type { BrokerContext } from "../context.js";
+import { afterEncode } from "../fetch-response-encoder.js";
 import { checkCount, partitionIndexError, RequestError, topicNameError } from "../request-checks.js";
 
 const METHOD = "Fetch";
+
+/** One pool per process: buffers are only ever held by one fetch between take and give. */
+const readBuffers = new ReadBufferPool();
 
 export async function handleFetch(ctx: BrokerContext, request: api.FetchRequest, cancelled: AbortSignal): Promise<api.FetchResponseInput> {
   if (request.maxBytes < 0) throw new RequestError(`max_bytes ${request.maxBytes} is negative`);
@@ -56,10 +64,13 @@ export async function handleFetch(ctx: BrokerContext, request: api.FetchRequest,
     maxBytes,
     signal,
     onWait: (waiting) => (waiting ? ctx.metrics.fetchWaiters.inc() : ctx.metrics.fetchWaiters.dec()),
+    readBuffers,
   });
   for (const o of outcomes) {
     if (o.error !== null) ctx.metrics.partitionErrors.inc({ method: METHOD, error: o.error.errorName });
     else if (o.records.length > 0) ctx.metrics.topicBytesOut.inc({ topic: o.topic }, o.records.length);
   }
-  return toFetchResponse(outcomes);
+  const response = toFetchResponse(outcomes);
+  afterEncode(response, () => giveBackReadBuffers(outcomes, readBuffers));
+  return response;
 }
