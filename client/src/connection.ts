@@ -7,11 +7,14 @@
  * closes are cancelled.
  *
  * Both ends set the gRPC message limits from `grpcChannelOptions` (64 MiB), which is what
- * lets a Produce request or Fetch response carry many large batches.
+ * lets a Produce request or Fetch response carry many large batches. The channel also widens
+ * its HTTP/2 receive windows to CLIENT_RECEIVE_WINDOW_BYTES (the broker does the same for its
+ * side), so fetch responses are not paced by 64 KiB WINDOW_UPDATE round trips.
  */
 import * as grpc from "@grpc/grpc-js";
 import { grpcChannelOptions, loadProtos, type api } from "@sluice/protocol";
 import { ClientClosedError, toClientError } from "./errors.js";
+import { CLIENT_RECEIVE_WINDOW_BYTES } from "./limits.js";
 import { encodeProduceFrame, type ProduceFrame } from "./produce-request.js";
 
 /** The two produce RPCs, typed for ProduceFrame requests. */
@@ -45,10 +48,11 @@ export class BrokerConnection {
   constructor(readonly address: string) {
     const protos = loadProtos();
     const credentials = grpc.credentials.createInsecure();
-    this.sluice = new protos.sluice.Sluice(address, credentials, { ...grpcChannelOptions });
-    this.admin = new protos.sluice.Admin(address, credentials, { ...grpcChannelOptions, channelOverride: this.sluice.getChannel() });
+    const options: grpc.ChannelOptions = { ...grpcChannelOptions, "grpc-node.flow_control_window": CLIENT_RECEIVE_WINDOW_BYTES };
+    this.sluice = new protos.sluice.Sluice(address, credentials, options);
+    this.admin = new protos.sluice.Admin(address, credentials, { ...options, channelOverride: this.sluice.getChannel() });
     const Producing = produceClientClass();
-    this.producing = new Producing(address, credentials, { ...grpcChannelOptions, channelOverride: this.sluice.getChannel() }) as unknown as ProduceClient;
+    this.producing = new Producing(address, credentials, { ...options, channelOverride: this.sluice.getChannel() }) as unknown as ProduceClient;
   }
 
   get isClosed(): boolean {
