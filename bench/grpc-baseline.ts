@@ -17,6 +17,11 @@ import { fileURLToPath } from "node:url";
 import { grpcChannelOptions } from "@sluice/protocol";
 import { numberOption, printTable, type BenchOptions, type BenchResult } from "./report.js";
 import { baselineService } from "./support/grpc-baseline-service.js";
+import { limits } from "@sluice/client";
+
+/** The same transport tuning the SDK's channels use (32 MiB HTTP/2 receive window), so the
+ * comparison measures Sluice, not a difference in flow-control settings. */
+const clientChannelOptions: grpc.ChannelOptions = { ...grpcChannelOptions, "grpc-node.flow_control_window": limits.CLIENT_RECEIVE_WINDOW_BYTES };
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -101,7 +106,7 @@ export function mibPerSec(bytes: number, seconds: number): number {
 export async function measureGrpcBaseline(options: BaselineOptions): Promise<BaselineResult> {
   const server = await startServer();
   const Client = grpc.makeGenericClientConstructor(baselineService, "Baseline");
-  const client = new Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), grpcChannelOptions);
+  const client = new Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), clientChannelOptions);
   try {
     const messages = Math.max(1, Math.round(options.totalBytes / options.messageBytes));
     const payload = Buffer.alloc(options.messageBytes, 0x62);

@@ -6,6 +6,11 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { encodeRecordBatch, fromErrorInfo, grpcChannelOptions, loadProtos, type api } from "@sluice/protocol";
+import { limits } from "@sluice/client";
+
+/** The same transport tuning the SDK's channels use (32 MiB HTTP/2 receive window), so the
+ * comparison measures Sluice, not a difference in flow-control settings. */
+const clientChannelOptions: grpc.ChannelOptions = { ...grpcChannelOptions, "grpc-node.flow_control_window": limits.CLIENT_RECEIVE_WINDOW_BYTES };
 
 export interface RawProduceOptions {
   readonly bootstrap: string;
@@ -27,7 +32,7 @@ export interface RawResult {
 }
 
 function sluiceClient(bootstrap: string): api.SluiceClient {
-  return new (loadProtos().sluice.Sluice)(bootstrap, grpc.credentials.createInsecure(), grpcChannelOptions);
+  return new (loadProtos().sluice.Sluice)(bootstrap, grpc.credentials.createInsecure(), clientChannelOptions);
 }
 
 /** Produces `totalBytes` of pre-encoded batches, every request carrying the same batches for every partition. */
