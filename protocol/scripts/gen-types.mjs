@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "src", "gen");
-const protos = ["sluice/v1/data.proto", "sluice/v1/admin.proto", "grpc/health/v1/health.proto"];
+const protos = ["sluice/v1/data.proto", "sluice/v1/admin.proto", "sluice/v1/groups.proto", "grpc/health/v1/health.proto"];
 
 rmSync(outDir, { recursive: true, force: true });
 execFileSync(

@@ -15,6 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as DataProto } from "./gen/data.js";
 import type { ProtoGrpcType as AdminProto } from "./gen/admin.js";
+import type { ProtoGrpcType as GroupsProto } from "./gen/groups.js";
 import type { ProtoGrpcType as HealthProto } from "./gen/health.js";
 import { errorNameOf, errorTable, SluiceError, type ErrorName } from "./errors.js";
 import type { ErrorInfo__Output } from "./gen/sluice/v1/ErrorInfo.js";
@@ -43,7 +44,7 @@ export const protoLoaderOptions: protoLoader.Options = {
 };
 
 export interface LoadedProtos {
-  readonly sluice: DataProto["sluice"]["v1"] & AdminProto["sluice"]["v1"];
+  readonly sluice: DataProto["sluice"]["v1"] & AdminProto["sluice"]["v1"] & GroupsProto["sluice"]["v1"];
   readonly health: HealthProto["grpc"]["health"]["v1"];
 }
 
@@ -52,10 +53,10 @@ let loaded: LoadedProtos | undefined;
 export function loadProtos(): LoadedProtos {
   if (loaded !== undefined) return loaded;
   const definition = protoLoader.loadSync(
-    ["sluice/v1/data.proto", "sluice/v1/admin.proto", "grpc/health/v1/health.proto"],
+    ["sluice/v1/data.proto", "sluice/v1/admin.proto", "sluice/v1/groups.proto", "grpc/health/v1/health.proto"],
     protoLoaderOptions,
   );
-  const root = grpc.loadPackageDefinition(definition) as unknown as DataProto & AdminProto & HealthProto;
+  const root = grpc.loadPackageDefinition(definition) as unknown as DataProto & AdminProto & GroupsProto & HealthProto;
   loaded = { sluice: root.sluice.v1, health: root.grpc.health.v1 };
   return loaded;
 }

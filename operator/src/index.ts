@@ -1,0 +1,2 @@
+/** The Sluice Kubernetes operator (work in progress: see operator/README.md once written). */
+export {};
