@@ -9,15 +9,17 @@
  *   <dataDir>/logs/<topic>-<p>/      partition logs (broker/src/storage)
  *
  * Start order: metadata → logs (recovery if the last stop was unclean) → topics' partitions →
- * gRPC server → metrics server → health SERVING → "broker ready" log line (with the bound port).
+ * `__consumer_offsets` and the group coordinators (replayed) → gRPC server → metrics server →
+ * health SERVING → "broker ready" log line (with the bound port).
  *
  * Graceful shutdown (close):
  *   1. health NOT_SERVING and drain: long polls answer now, produce streams stop reading;
  *   2. the gRPC server stops accepting and in-flight calls finish, bounded by shutdownTimeoutMs
  *      (then the rest are cancelled);
- *   3. every log is flushed and closed, leaving the storage engine's clean-shutdown marker, so
+ *   3. the group coordinators stop their timer and finish in-flight writes;
+ *   4. every log is flushed and closed, leaving the storage engine's clean-shutdown marker, so
  *      the next start needs no recovery;
- *   4. the metrics server closes; "broker stopped" is logged.
+ *   5. the metrics server closes; "broker stopped" is logged.
  */
 import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
@@ -26,6 +28,8 @@ import { join } from "node:path";
 import type { AssertionError } from "@sluice/protocol";
 import type { BrokerConfig } from "./config.js";
 import { lockDataDir } from "./data-dir-lock.js";
+import { registerGroupMetrics } from "./group-runtime/lag-metrics.js";
+import { GroupCoordinatorRuntime } from "./group-runtime/runtime.js";
 import { createLogger, lifecycleLogger, type Logger } from "./logger.js";
 import { FileMetadataStore, type MetadataStore } from "./metadata/metadata-store.js";
 import { resolveTopicConfig } from "./metadata/topic-config.js";
@@ -56,6 +60,8 @@ export interface StartBrokerOptions {
   readonly nowMs?: () => number;
   /** What to do when a handler hits a broken invariant; default: log fatal and crash the process. */
   readonly onBug?: (error: AssertionError) => void;
+  /** Period of the group coordinators' tick; 0 turns the timer off (tests call `ctx.groups.tick()`). */
+  readonly groupTickIntervalMs?: number;
 }
 
 export interface BrokerAddress {
@@ -92,7 +98,7 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
   }
 
   // The metrics' scrape-time providers read these once they exist.
-  const scraped: { partitions?: PartitionRegistry; logs?: LogStore } = {};
+  const scraped: { partitions?: PartitionRegistry; logs?: LogStore; groups?: GroupCoordinatorRuntime } = {};
   const metrics = new BrokerMetrics(
     {
       partitions: () =>
@@ -143,6 +149,18 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
       topicDefaults: config.topicDefaults,
     });
     await topics.load();
+    const groups = await GroupCoordinatorRuntime.start({
+      topics,
+      partitions,
+      logger,
+      nowMs,
+      config: config.groupCoordinator,
+      offsetsTopicPartitions: config.offsetsTopicPartitions,
+      offsetsTopicSegmentBytes: config.offsetsTopicSegmentBytes,
+      tickIntervalMs: options.groupTickIntervalMs,
+    });
+    scraped.groups = groups;
+    registerGroupMetrics(metrics.registry, { runtime: () => scraped.groups, partitions, nowMs });
 
     const health = new HealthState();
     const drainController = new AbortController();
@@ -158,6 +176,7 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
       },
       partitions,
       topics,
+      groups,
       metrics,
       logger,
       health,
@@ -180,6 +199,8 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
         partitions.wakeAll();
       },
       async close() {
+        // In-flight group writes finish before the logs they append to close.
+        await groups.close();
         await store.close();
         await opened.close();
         // Only a clean close gives the directory up; after a failure the next start recovers.

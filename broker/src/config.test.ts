@@ -192,3 +192,38 @@ describe("pieces", () => {
     expect(error.source).toBe("env");
   });
 });
+
+describe("consumer groups", () => {
+  it("defaults to Kafka's group settings and a light __consumer_offsets", () => {
+    const config = loadBrokerConfig([], {}, noFile).config;
+    expect(config.offsetsTopicPartitions).toBe(8);
+    expect(config.offsetsTopicSegmentBytes).toBe(100 * 1024 * 1024);
+    expect(config.groupCoordinator).toEqual({
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 5_000,
+      defaultRebalanceTimeoutMs: 300_000,
+      maxGroupSize: 2_000,
+      offsetsRetentionMs: 7 * 24 * 3_600_000,
+      offsetMetadataMaxBytes: 4_096,
+      defaultAssignor: "uniform",
+    });
+  });
+
+  it("reads every group key from flags and the environment", () => {
+    const config = load(
+      ["--offsets-topic-num-partitions", "3", "--group-consumer-session-timeout-ms", "6000", "--group-consumer-assignor", "range"],
+      { SLUICE_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS: "500", SLUICE_OFFSETS_RETENTION_MS: "60000", SLUICE_GROUP_CONSUMER_MAX_SIZE: "10" },
+    );
+    expect(config.offsetsTopicPartitions).toBe(3);
+    expect(config.groupCoordinator).toMatchObject({ sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, defaultAssignor: "range", offsetsRetentionMs: 60_000, maxGroupSize: 10 });
+  });
+
+  it("refuses bad group settings naming the key", () => {
+    expect(configError(() => load(["--offsets-topic-num-partitions", "0"])).key).toBe("offsets-topic-num-partitions");
+    expect(configError(() => load(["--group-consumer-assignor", "sticky"])).reason).toContain("uniform | range | round-robin");
+    expect(configError(() => load(["--group-consumer-max-size", "5000"])).key).toBe("group-consumer-max-size");
+    const hb = configError(() => load(["--group-consumer-heartbeat-interval-ms", "45000"]));
+    expect(hb.key).toBe("group-consumer-heartbeat-interval-ms");
+    expect(hb.reason).toContain("below group-consumer-session-timeout-ms");
+  });
+});

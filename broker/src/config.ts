@@ -17,6 +17,19 @@
  * environment variables that other Sluice tools read (`clientEnvironmentKeys`).
  */
 import { SluiceError } from "@sluice/protocol";
+import {
+  ASSIGNORS,
+  DEFAULT_ASSIGNOR_NAME,
+  GROUP_MEMBERS_MAX,
+  HEARTBEAT_INTERVAL_MS_DEFAULT,
+  OFFSET_METADATA_BYTES_MAX_DEFAULT,
+  OFFSETS_RETENTION_MS_DEFAULT,
+  REBALANCE_TIMEOUT_MS_DEFAULT,
+  REBALANCE_TIMEOUT_MS_MAX,
+  SESSION_TIMEOUT_MS_DEFAULT,
+  type CoordinatorConfig,
+} from "./group/index.js";
+import { OFFSETS_TOPIC_PARTITIONS_DEFAULT, OFFSETS_TOPIC_PARTITIONS_MAX, OFFSETS_TOPIC_SEGMENT_BYTES } from "./group-runtime/limits.js";
 import { normalizeTopicConfigValue, topicConfigDefinitions } from "./metadata/topic-config.js";
 import { parseFsyncPolicy, type FsyncPolicy } from "./storage/index.js";
 
@@ -46,6 +59,12 @@ export interface BrokerConfig {
   readonly cleanerCheckIntervalMs: number;
   /** Broker-wide topic config defaults (canonical strings keyed by topic config name). */
   readonly topicDefaults: Readonly<Record<string, string>>;
+  /** Partitions of `__consumer_offsets` when the broker creates it (an existing topic keeps its count). */
+  readonly offsetsTopicPartitions: number;
+  /** segment.bytes of `__consumer_offsets` when the broker creates it. */
+  readonly offsetsTopicSegmentBytes: number;
+  /** Session, heartbeat, rebalance, size, retention and assignor settings of every group coordinator. */
+  readonly groupCoordinator: CoordinatorConfig;
 }
 
 export type ConfigSourceName = "flag" | "env" | "file" | "default";
@@ -121,6 +140,26 @@ export const brokerConfigKeys: readonly KeySpec[] = [
   { key: "shutdown-timeout-ms", kind: { type: "int", min: 0, max: 10 * 60_000 }, defaultValue: "10000", doc: "How long graceful shutdown waits for in-flight requests." },
   { key: "cleaner-check-interval-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: "15000", doc: "How often the log cleaner looks for a compacted topic to clean (Kafka's log.cleaner.backoff.ms is 15 s)." },
   { key: "retention-check-interval-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: "300000", doc: "How often retention deletes old segments (Kafka's default: 5 minutes)." },
+  // Consumer groups (Kafka's key names with '.' as '-'; see docs/consumer-groups.md).
+  {
+    key: "offsets-topic-num-partitions",
+    kind: { type: "int", min: 1, max: OFFSETS_TOPIC_PARTITIONS_MAX },
+    defaultValue: String(OFFSETS_TOPIC_PARTITIONS_DEFAULT),
+    doc: `Partitions of __consumer_offsets when the broker creates it (Kafka: 50; ${OFFSETS_TOPIC_PARTITIONS_DEFAULT} keeps a dev broker light). Fixed once the topic exists.`,
+  },
+  {
+    key: "offsets-topic-segment-bytes",
+    kind: { type: "int", min: 1024, max: 1024 * 1024 * 1024 },
+    defaultValue: String(OFFSETS_TOPIC_SEGMENT_BYTES),
+    doc: "segment.bytes of __consumer_offsets when the broker creates it (Kafka: 100 MiB); compaction never cleans the active segment.",
+  },
+  { key: "group-consumer-session-timeout-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: String(SESSION_TIMEOUT_MS_DEFAULT), doc: "A group member silent this long is removed (Kafka's group.consumer.session.timeout.ms)." },
+  { key: "group-consumer-heartbeat-interval-ms", kind: { type: "int", min: 1, max: INT32_MAX }, defaultValue: String(HEARTBEAT_INTERVAL_MS_DEFAULT), doc: "Heartbeat interval the coordinator asks members to use; below the session timeout." },
+  { key: "group-consumer-rebalance-timeout-ms", kind: { type: "int", min: 1, max: REBALANCE_TIMEOUT_MS_MAX }, defaultValue: String(REBALANCE_TIMEOUT_MS_DEFAULT), doc: "Rebalance timeout of members that do not send one (Kafka's consumers send max.poll.interval.ms)." },
+  { key: "group-consumer-max-size", kind: { type: "int", min: 1, max: GROUP_MEMBERS_MAX }, defaultValue: String(GROUP_MEMBERS_MAX), doc: "Most members one consumer group may have (GROUP_MAX_SIZE_REACHED past it)." },
+  { key: "group-consumer-assignor", kind: { type: "enum", values: [...ASSIGNORS.keys()] }, defaultValue: DEFAULT_ASSIGNOR_NAME, doc: "Assignor of groups whose members ask for none: uniform | range | round-robin." },
+  { key: "offsets-retention-ms", kind: { type: "int", min: 1, max: Number.MAX_SAFE_INTEGER }, defaultValue: String(OFFSETS_RETENTION_MS_DEFAULT), doc: "Committed offsets of an empty group are deleted this long after it became empty (Kafka: 7 days)." },
+  { key: "offset-metadata-max-bytes", kind: { type: "int", min: 1, max: 16_384 }, defaultValue: String(OFFSET_METADATA_BYTES_MAX_DEFAULT), doc: "Largest metadata string of a committed offset, in UTF-8 bytes." },
   ...topicConfigDefinitions.map(
     (d): KeySpec => ({ key: `log.${d.name}`, kind: { type: "topic", topicKey: d.name }, defaultValue: undefined, doc: `Default of topic config ${d.name}: ${d.doc}` }),
   ),
@@ -342,6 +381,32 @@ export function resolveBrokerConfig(sources: ConfigSources): BrokerConfig {
     : wildcardHosts.has(host) ? "127.0.0.1" : host;
   const metricsHostPick = pick("metrics-host");
 
+  const enumValue = (key: string): string => {
+    const spec = specByKey.get(key);
+    const v = pick(key);
+    if (spec === undefined || spec.kind.type !== "enum" || v === undefined) throw new ConfigError(key, "default", "has no value");
+    const value = v.raw.trim();
+    if (!spec.kind.values.includes(value)) throw new ConfigError(key, v.source, `must be one of ${spec.kind.values.join(" | ")}, got "${v.raw}"`);
+    return value;
+  };
+  const groupCoordinator: CoordinatorConfig = {
+    sessionTimeoutMs: int("group-consumer-session-timeout-ms"),
+    heartbeatIntervalMs: int("group-consumer-heartbeat-interval-ms"),
+    defaultRebalanceTimeoutMs: int("group-consumer-rebalance-timeout-ms"),
+    maxGroupSize: int("group-consumer-max-size"),
+    offsetsRetentionMs: int("offsets-retention-ms"),
+    offsetMetadataMaxBytes: int("offset-metadata-max-bytes"),
+    defaultAssignor: enumValue("group-consumer-assignor"),
+  };
+  if (groupCoordinator.heartbeatIntervalMs >= groupCoordinator.sessionTimeoutMs) {
+    const hb = pick("group-consumer-heartbeat-interval-ms");
+    throw new ConfigError(
+      "group-consumer-heartbeat-interval-ms",
+      hb?.source ?? "default",
+      `must be below group-consumer-session-timeout-ms (${groupCoordinator.sessionTimeoutMs}), got ${groupCoordinator.heartbeatIntervalMs}`,
+    );
+  }
+
   return {
     dataDir: str("data-dir"),
     host,
@@ -358,6 +423,9 @@ export function resolveBrokerConfig(sources: ConfigSources): BrokerConfig {
     retentionCheckIntervalMs: int("retention-check-interval-ms"),
     cleanerCheckIntervalMs: int("cleaner-check-interval-ms"),
     topicDefaults,
+    offsetsTopicPartitions: int("offsets-topic-num-partitions"),
+    offsetsTopicSegmentBytes: int("offsets-topic-segment-bytes"),
+    groupCoordinator,
   };
 }
 

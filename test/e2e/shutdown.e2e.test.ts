@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { fromErrorInfo } from "@sluice/protocol";
+import { OFFSETS_TOPIC_PARTITIONS_DEFAULT } from "../../broker/src/group-runtime/limits.js";
 import { makeDataDir, removeDataDir, startBrokerProcess, type BrokerProcess } from "./broker-process.js";
 import { RawClient } from "./raw-client.js";
 import { consumeAndVerify, ledgerSize, produceRecords, type Ledger } from "./records.js";
@@ -58,7 +59,8 @@ describe("graceful shutdown", () => {
       expect(sample("sluice_partition_log_start_offset", { topic: "busy", partition: String(partition) })).toBe(0);
       expect(sample("sluice_partition_size_bytes", { topic: "busy", partition: String(partition) })).toBeGreaterThan(500 * 20);
     }
-    expect(sample("sluice_log_open_segments", {})).toBe(PARTITIONS);
+    // One active segment per partition: the topic's and __consumer_offsets' (created at start).
+    expect(sample("sluice_log_open_segments", {})).toBe(PARTITIONS + OFFSETS_TOPIC_PARTITIONS_DEFAULT);
     expect(sample("sluice_log_open_files", {})).toBeGreaterThan(0);
     expect(sample("sluice_log_fsync_duration_seconds_count", {})).toBeGreaterThan(0);
     expect(sample("sluice_fetch_waiters", {})).toBe(0);

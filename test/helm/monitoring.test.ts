@@ -1,8 +1,10 @@
-// Proves the chart's Grafana dashboard and alert rules only use metrics a real broker exports
-// (every sluice_* name in their PromQL is on a running broker's /metrics), that the dashboard
-// shows what it promises (RPC rate/latency, bytes in/out per topic, log end offset per partition),
-// and that the dashboard JSON is well-formed for Grafana (unique ids, defined variables, one
-// data source variable, panels inside the 24-column grid without overlaps).
+// Proves the chart's Grafana dashboards and alert rules only use metrics a real broker exports
+// (every sluice_* name in their PromQL is on a running broker's /metrics), that the dashboards
+// show what they promise (brokers: RPC rate/latency, bytes in/out per topic, log end offset per
+// partition; consumer lag: lag and time lag per group/topic/partition, members and state per
+// group, groups with no members, bytes in/out), and that each dashboard's JSON is well-formed for
+// Grafana (unique ids, defined variables, one data source variable, panels inside the 24-column
+// grid without overlaps).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +74,7 @@ let dataDir: string;
 let broker: Broker;
 let exported: Set<string>;
 let dashboard: Dashboard;
+let lagDashboard: Dashboard;
 let ruleTemplate: string;
 
 beforeAll(async () => {
@@ -85,6 +88,7 @@ beforeAll(async () => {
   expect(response.status).toBe(200);
   exported = seriesNames(await response.text());
   dashboard = JSON.parse(await readFile(join(chartDir, "dashboards", "broker.json"), "utf8")) as Dashboard;
+  lagDashboard = JSON.parse(await readFile(join(chartDir, "dashboards", "consumer-lag.json"), "utf8")) as Dashboard;
   ruleTemplate = await readFile(join(chartDir, "templates", "prometheusrule.yaml"), "utf8");
 });
 
@@ -93,10 +97,8 @@ afterAll(async () => {
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 
-const exprs = (): string[] => [
-  ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
-  ...dashboard.templating.list.map(variableQuery),
-];
+const exprsOf = (d: Dashboard): string[] => [...d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...d.templating.list.map(variableQuery)];
+const exprs = (): string[] => exprsOf(dashboard);
 
 describe("metric names", () => {
   it("a running broker exports the families the dashboard is built on", () => {
@@ -116,10 +118,16 @@ describe("metric names", () => {
     expect(unknownMetrics(exprs(), exported)).toEqual([]);
   });
 
+  it("every metric in the consumer-lag dashboard's panels and variables is exported by the broker", () => {
+    expect(exprsOf(lagDashboard).length).toBeGreaterThan(10);
+    expect(unknownMetrics(exprsOf(lagDashboard), exported)).toEqual([]);
+  });
+
   it("every metric in the PrometheusRule template is exported by the broker or is Prometheus's `up`", () => {
     const used = metricNames(ruleTemplate);
     expect(used).toContain("up");
     expect(used).toContain("sluice_rpc_requests_total");
+    expect(used).toContain("sluice_consumer_group_lag");
     expect(unknownMetrics([ruleTemplate], exported)).toEqual([]);
   });
 });
@@ -137,40 +145,66 @@ describe("the broker dashboard", () => {
     expect(has(/max by \(topic, partition\) \(sluice_partition_log_end_offset\{/)).toBe(true);
   });
 
-  it("is well-formed: unique panel ids and refIds, every query on the data source variable, variables defined", () => {
-    expect(dashboard.uid).toBe("sluice-brokers");
-    const ids = dashboard.panels.map((p) => p.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const variables = new Set(dashboard.templating.list.map((v) => v.name));
-    expect(dashboard.templating.list.find((v) => v.name === "datasource")?.type).toBe("datasource");
-    for (const panel of dashboard.panels) {
-      if (panel.type === "row") continue;
-      expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
-      const targets = panel.targets ?? [];
-      expect(targets.length, panel.title).toBeGreaterThan(0);
-      expect(new Set(targets.map((t) => t.refId)).size, panel.title).toBe(targets.length);
-      for (const t of targets) expect(t.datasource?.uid, panel.title).toBe("${datasource}");
-    }
-    const builtIns = new Set(["__rate_interval", "__interval", "__range"]);
-    for (const expr of exprs()) {
-      for (const [, name] of expr.matchAll(/\$(\w+)/g)) {
-        expect(builtIns.has(name as string) || variables.has(name as string), `$${name} in ${expr}`).toBe(true);
-      }
-    }
-  });
-
-  it("lays panels out inside Grafana's 24-column grid without overlaps", () => {
-    const cells = new Map<string, string>();
-    for (const panel of dashboard.panels) {
-      const { x, y, w, h } = panel.gridPos;
-      expect(x >= 0 && w > 0 && x + w <= 24, panel.title).toBe(true);
-      for (let row = y; row < y + h; row++) {
-        for (let col = x; col < x + w; col++) {
-          const key = `${row}:${col}`;
-          expect(cells.get(key), `${panel.title} overlaps ${cells.get(key) ?? ""}`).toBeUndefined();
-          cells.set(key, panel.title);
-        }
-      }
-    }
+  it("is well-formed and laid out inside the grid", () => {
+    checkWellFormed(dashboard, "sluice-brokers");
+    checkLayout(dashboard);
   });
 });
+
+describe("the consumer lag dashboard", () => {
+  const panelExprs = (): string[] => lagDashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  const has = (pattern: RegExp): boolean => panelExprs().some((e) => pattern.test(e));
+
+  it("shows lag by group/topic/partition, time lag, members and state per group, groups with no members, bytes in/out", () => {
+    expect(has(/sum by \(group\) \(max by \(group, topic, partition\) \(sluice_consumer_group_lag\{/)).toBe(true);
+    expect(has(/max by \(group, topic, partition\) \(sluice_consumer_group_lag\{/)).toBe(true);
+    expect(has(/max by \(group\) \(sluice_consumer_group_lag_seconds\{/)).toBe(true);
+    expect(has(/max by \(group\) \(sluice_consumer_group_members\{/)).toBe(true);
+    expect(has(/sluice_consumer_group_state\{[^}]*\}\) == 1/)).toBe(true);
+    expect(has(/and on \(group\) \(max by \(group\) \(sluice_consumer_group_members\{[^}]*\}\) == 0\)/)).toBe(true);
+    expect(has(/sum by \(topic\) \(rate\(sluice_topic_bytes_in_total\{/)).toBe(true);
+    expect(has(/sum by \(topic\) \(rate\(sluice_topic_bytes_out_total\{/)).toBe(true);
+  });
+
+  it("is well-formed and laid out inside the grid", () => {
+    checkWellFormed(lagDashboard, "sluice-consumer-lag");
+    checkLayout(lagDashboard);
+  });
+});
+
+function checkWellFormed(d: Dashboard, uid: string): void {
+  expect(d.uid).toBe(uid);
+  const ids = d.panels.map((p) => p.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  const variables = new Set(d.templating.list.map((v) => v.name));
+  expect(d.templating.list.find((v) => v.name === "datasource")?.type).toBe("datasource");
+  for (const panel of d.panels) {
+    if (panel.type === "row") continue;
+    expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+    const targets = panel.targets ?? [];
+    expect(targets.length, panel.title).toBeGreaterThan(0);
+    expect(new Set(targets.map((t) => t.refId)).size, panel.title).toBe(targets.length);
+    for (const t of targets) expect(t.datasource?.uid, panel.title).toBe("${datasource}");
+  }
+  const builtIns = new Set(["__rate_interval", "__interval", "__range"]);
+  for (const expr of exprsOf(d)) {
+    for (const [, name] of expr.matchAll(/\$(\w+)/g)) {
+      expect(builtIns.has(name as string) || variables.has(name as string), `$${name} in ${expr}`).toBe(true);
+    }
+  }
+}
+
+function checkLayout(d: Dashboard): void {
+  const cells = new Map<string, string>();
+  for (const panel of d.panels) {
+    const { x, y, w, h } = panel.gridPos;
+    expect(x >= 0 && w > 0 && x + w <= 24, panel.title).toBe(true);
+    for (let row = y; row < y + h; row++) {
+      for (let col = x; col < x + w; col++) {
+        const key = `${row}:${col}`;
+        expect(cells.get(key), `${panel.title} overlaps ${cells.get(key) ?? ""}`).toBeUndefined();
+        cells.set(key, panel.title);
+      }
+    }
+  }
+}

@@ -13,7 +13,10 @@
  *   add partitions / alter configs: persist → apply.
  *
  * Invariants: mutations run one at a time (a queue), so checks ("does it exist?") and the write
- * that depends on them cannot interleave; a failed validation changes nothing.
+ * that depends on them cannot interleave; a failed validation changes nothing. Broker-owned
+ * topics (internal-topics.ts) cannot be deleted, altered or grown. Listeners registered with
+ * `onTopicsChanged` run after every create, delete and partition increase (the group
+ * coordinators' topic image).
  */
 import { randomUUID } from "node:crypto";
 import { SluiceError } from "@sluice/protocol";
@@ -28,6 +31,7 @@ import {
   validateTopicConfigs,
   type TopicConfig,
 } from "./topic-config.js";
+import { refuseBrokerOwnedTopicChange } from "./internal-topics.js";
 import { collisionKey, validateTopicName } from "./topic-name.js";
 
 /** The number of brokers a replica set can span today. */
@@ -62,6 +66,7 @@ export interface ConfigChange {
 
 export class TopicController {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(private readonly deps: TopicControllerDeps) {}
 
@@ -73,6 +78,12 @@ export class TopicController {
       known.set(topic.name, topic.partitionCount);
     }
     await this.deps.partitions.removeOrphans(known);
+  }
+
+  /** Calls `listener` after each topic creation, deletion or partition increase; returns the unsubscribe function. */
+  onTopicsChanged(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   topics(): readonly TopicRecord[] {
@@ -131,6 +142,7 @@ export class TopicController {
       await this.deps.store.putTopic(record);
       await this.deps.partitions.openPartitions(record.name, record.leaderEpochs, this.configOf(record));
       this.deps.logger.info({ topic: record.name, topicId: record.topicId, partitions: record.partitionCount, configs: record.configs }, "topic created");
+      this.notifyChanged();
       return record;
     });
   }
@@ -140,15 +152,18 @@ export class TopicController {
       if (this.deps.store.topic(name) === undefined) {
         throw new SluiceError("UNKNOWN_TOPIC_OR_PARTITION", `topic "${name}" does not exist`);
       }
+      refuseBrokerOwnedTopicChange(name, "delete");
       await this.deps.store.deleteTopic(name);
       await this.deps.partitions.deleteTopic(name);
       this.deps.logger.info({ topic: name }, "topic deleted");
+      this.notifyChanged();
     });
   }
 
   createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
     return this.serialize(async () => {
       const topic = this.requireTopic(name);
+      refuseBrokerOwnedTopicChange(name, "add partitions to");
       if (!Number.isInteger(count) || count <= topic.partitionCount) {
         throw new SluiceError("INVALID_PARTITIONS", `topic "${name}" has ${topic.partitionCount} partitions; the new count must be larger, got ${count}`);
       }
@@ -161,6 +176,7 @@ export class TopicController {
       await this.deps.store.replaceTopic(updated);
       await this.deps.partitions.openPartitions(name, leaderEpochs, this.configOf(updated));
       this.deps.logger.info({ topic: name, from: topic.partitionCount, to: count }, "partitions added");
+      this.notifyChanged();
     });
   }
 
@@ -168,6 +184,7 @@ export class TopicController {
   alterConfigs(name: string, changes: readonly ConfigChange[], validateOnly: boolean): Promise<void> {
     return this.serialize(async () => {
       const topic = this.requireTopic(name);
+      refuseBrokerOwnedTopicChange(name, "alter the configs of");
       const configs: Record<string, string> = { ...topic.configs };
       for (const change of changes) {
         if (change.op === "DELETE") {
@@ -188,6 +205,16 @@ export class TopicController {
         this.deps.logger.warn({ topic: name }, "segment, retention and timestamp-type changes apply to the logs at the next broker start");
       }
     });
+  }
+
+  private notifyChanged(): void {
+    for (const listener of [...this.changeListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "topic change listener failed");
+      }
+    }
   }
 
   private requireTopic(name: string): TopicRecord {

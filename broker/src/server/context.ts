@@ -1,8 +1,9 @@
 /**
- * What every RPC handler may use: the broker's identity and address, its partitions and topic
- * controller, metrics, logger, health and shutdown state. Handlers receive it as their first
+ * What every RPC handler may use: the broker's identity and address, its partitions, topic
+ * controller and group coordinators, metrics, logger, health and shutdown state. Handlers receive it as their first
  * argument and touch nothing else, which keeps them testable with a broker built in-process.
  */
+import type { GroupCoordinatorRuntime } from "../group-runtime/runtime.js";
 import type { Logger } from "../logger.js";
 import type { BrokerMetrics } from "../metrics.js";
 import type { TopicController } from "../metadata/topic-controller.js";
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly identity: BrokerIdentity;
   readonly partitions: PartitionRegistry;
   readonly topics: TopicController;
+  /** Consumer-group coordinators (the Groups service). */
+  readonly groups: GroupCoordinatorRuntime;
   readonly metrics: BrokerMetrics;
   readonly logger: Logger;
   readonly health: HealthState;

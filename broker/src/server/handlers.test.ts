@@ -311,6 +311,9 @@ describe("list offsets and metadata", () => {
     await createTopic("t", 3);
     const all = await handleMetadata(core.ctx, { topics: [] });
     expect(all.brokers).toEqual([{ brokerId: 0, host: "127.0.0.1", port: 0, rack: "" }]);
+    // The broker's own __consumer_offsets is listed too, flagged internal (as Kafka does).
+    expect(all.topics?.find((t) => t.name === "__consumer_offsets")).toMatchObject({ internal: true });
+    all.topics = all.topics?.filter((t) => t.name !== "__consumer_offsets");
     expect(all.topics?.[0]).toMatchObject({ name: "t", internal: false });
     expect(all.topics?.[0]?.partitions?.map((p) => [p.partition, p.leaderId, p.leaderEpoch, p.replicas])).toEqual([
       [0, 0, 0, [0]],
@@ -327,7 +330,7 @@ describe("admin", () => {
   it("validates without creating, creates, adds partitions and lists", async () => {
     const dry = await handleCreateTopics(core.ctx, { topics: [{ name: "dry", partitions: 0, replicationFactor: 0, configs: {} }], validateOnly: true });
     expect(dry.topics?.[0]).toMatchObject({ name: "dry", partitions: 1, replicationFactor: 1, topicId: "" });
-    expect((await handleListTopics(core.ctx, { includeInternal: true })).topics).toEqual([]);
+    expect((await handleListTopics(core.ctx, { includeInternal: true })).topics?.map((t) => [t.name, t.internal])).toEqual([["__consumer_offsets", true]]);
 
     await createTopic("grow", 1);
     const bad = await handleCreatePartitions(core.ctx, { topics: [{ name: "grow", count: 1 }], validateOnly: false });
@@ -362,7 +365,7 @@ describe("admin", () => {
       "INVALID_PARTITIONS",
       "INVALID_CONFIG",
     ]);
-    expect((await handleListTopics(core.ctx, { includeInternal: true })).topics?.map((t) => t.name)).toEqual(["dot.ted", "taken"]);
+    expect((await handleListTopics(core.ctx, { includeInternal: true })).topics?.map((t) => t.name)).toEqual(["__consumer_offsets", "dot.ted", "taken"]);
   });
 
   it("alters configs incrementally, all or nothing, and describes them with sources", async () => {
@@ -410,7 +413,8 @@ describe("health and error mapping", () => {
   it("registers a handler for every method of every service", () => {
     expect(Object.keys(rpcRegistry["sluice.v1.Sluice"] ?? {}).sort()).toEqual(["Fetch", "ListOffsets", "Metadata", "Produce", "ProduceStream"]);
     expect(Object.keys(rpcRegistry["sluice.v1.Admin"] ?? {})).toHaveLength(8);
+    expect(Object.keys(rpcRegistry["sluice.v1.Groups"] ?? {})).toHaveLength(9);
     // Binding checks every loaded .proto method against the registry (and the call kinds).
-    expect(buildServices(core.ctx, { onBug: () => undefined })).toHaveLength(3);
+    expect(buildServices(core.ctx, { onBug: () => undefined })).toHaveLength(4);
   });
 });

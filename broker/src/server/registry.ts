@@ -20,20 +20,29 @@ import { AssertionError, loadProtos, SluiceError } from "@sluice/protocol";
 import type { BrokerContext } from "./context.js";
 import { encodeFetchResponse } from "./fetch-response-encoder.js";
 import { handleAlterConfigs } from "./handlers/alter-configs.js";
+import { handleConsumerGroupHeartbeat } from "./handlers/consumer-group-heartbeat.js";
 import { handleCreatePartitions } from "./handlers/create-partitions.js";
 import { handleCreateTopics } from "./handlers/create-topics.js";
+import { handleDeleteGroups } from "./handlers/delete-groups.js";
+import { handleDeleteOffsets } from "./handlers/delete-offsets.js";
 import { handleDeleteTopics } from "./handlers/delete-topics.js";
 import { handleDescribeCluster } from "./handlers/describe-cluster.js";
 import { handleDescribeConfigs } from "./handlers/describe-configs.js";
+import { handleDescribeGroups } from "./handlers/describe-groups.js";
 import { handleDescribeTopics } from "./handlers/describe-topics.js";
 import { handleFetch } from "./handlers/fetch.js";
+import { handleFindCoordinator } from "./handlers/find-coordinator.js";
 import { handleHealthCheck } from "./handlers/health-check.js";
 import { handleHealthWatch } from "./handlers/health-watch.js";
+import { handleListGroups } from "./handlers/list-groups.js";
 import { handleListOffsets } from "./handlers/list-offsets.js";
 import { handleListTopics } from "./handlers/list-topics.js";
 import { handleMetadata } from "./handlers/metadata.js";
+import { handleOffsetCommit } from "./handlers/offset-commit.js";
+import { handleOffsetFetch } from "./handlers/offset-fetch.js";
 import { handleProduce } from "./handlers/produce.js";
 import { handleProduceStream } from "./handlers/produce-stream.js";
+import { handleResetOffsets } from "./handlers/reset-offsets.js";
 import { RequestError, ServiceNotFoundError } from "./request-checks.js";
 
 export interface HandlerHooks {
@@ -137,6 +146,17 @@ export const rpcRegistry: Readonly<Record<string, Readonly<Record<string, RpcEnt
     AlterConfigs: unary(handleAlterConfigs),
     DescribeCluster: unary(handleDescribeCluster),
   },
+  "sluice.v1.Groups": {
+    FindCoordinator: unary(handleFindCoordinator),
+    ConsumerGroupHeartbeat: unary(handleConsumerGroupHeartbeat),
+    OffsetCommit: unary(handleOffsetCommit),
+    OffsetFetch: unary(handleOffsetFetch),
+    ListGroups: unary(handleListGroups),
+    DescribeGroups: unary(handleDescribeGroups),
+    ResetOffsets: unary(handleResetOffsets),
+    DeleteOffsets: unary(handleDeleteOffsets),
+    DeleteGroups: unary(handleDeleteGroups),
+  },
   "grpc.health.v1.Health": {
     Check: unary(handleHealthCheck),
     Watch: stream("server-stream", handleHealthWatch),
@@ -157,6 +177,7 @@ export function buildServices(ctx: BrokerContext, hooks: HandlerHooks): BoundSer
   const definitions: ReadonlyArray<readonly [string, grpc.ServiceDefinition]> = [
     ["sluice.v1.Sluice", sluiceDefinition],
     ["sluice.v1.Admin", protos.sluice.Admin.service],
+    ["sluice.v1.Groups", protos.sluice.Groups.service],
     ["grpc.health.v1.Health", protos.health.Health.service],
   ];
   return definitions.map(([serviceName, definition]) => {

@@ -13,11 +13,13 @@
  *   StreamOrder: a partition's append waits for that partition's previous outcome on the stream,
  *   and once a partition fails on the stream it fails in every later request of that stream
  *   (POISONED), so a client pipelining sends can never see request k fail and k+1 succeed.
+ * - Broker-owned topics (`__consumer_offsets`) refuse client appends: INVALID_TOPIC_EXCEPTION.
  * - timeout_ms > 0 bounds the wait for durability: past it the partition answers
  *   REQUEST_TIMED_OUT (retriable) while the append may still complete, as in Kafka.
  */
 import { SluiceError, toErrorInfo } from "@sluice/protocol";
 import type { api } from "@sluice/protocol";
+import { refuseBrokerOwnedTopicProduce } from "../../metadata/internal-topics.js";
 import type { Acks } from "../../partition/partition.js";
 import type { BrokerContext } from "../context.js";
 import { partitionIndexError, topicNameError } from "../request-checks.js";
@@ -109,7 +111,7 @@ export async function produceRequest(ctx: BrokerContext, request: api.ProduceReq
         pending.push({ topic, outcome: fail(new SluiceError("INVALID_REQUIRED_ACKS", `acks=${acks}`)) });
         continue;
       }
-      const invalid = topicNameError(topic) ?? partitionIndexError(data.partition);
+      const invalid = topicNameError(topic) ?? refuseBrokerOwnedTopicProduce(topic) ?? partitionIndexError(data.partition);
       if (invalid !== null) {
         pending.push({ topic, outcome: fail(invalid) });
         continue;
