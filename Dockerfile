@@ -4,9 +4,11 @@
 #   sluice-broker    the broker (the default command)          broker/dist/main.js
 #   sluice           the CLI                                   cli/dist/main.js
 #   sluice-operator  the Kubernetes operator                   operator/dist/main.js
-# The operator does not exist yet: its link points at operator/dist/main.js, which the
-# operator's workspace fills (add its package.json to the three "workspace manifests" COPY
-# groups and its dist/ to the runtime stage, like broker/ below).
+# A new workspace joins the image in four places, like operator/ below: its package.json in the
+# "workspace manifests" COPY of build and prod-deps, its sources in build, and its package.json
+# and dist/ in runtime (test/image/dockerfile.test.ts fails until all four are there).
+# The operator runs broker Pods from this same image (its --default-broker-image), so the Pods'
+# `sluice-broker` command and uid 10001 below are what operator/src/cluster/ builds them with.
 #
 # Stages:
 #   toolchain  node:24-slim + python3, make, g++: zstd-napi compiles its native addon from source
@@ -38,12 +40,14 @@ COPY protocol/package.json protocol/
 COPY broker/package.json broker/
 COPY client/package.json client/
 COPY cli/package.json cli/
+COPY operator/package.json operator/
 RUN npm ci
 COPY tsconfig.base.json ./
 COPY protocol/ protocol/
 COPY broker/ broker/
 COPY client/ client/
 COPY cli/ cli/
+COPY operator/ operator/
 RUN npm run build
 
 FROM toolchain AS prod-deps
@@ -52,6 +56,7 @@ COPY protocol/package.json protocol/
 COPY broker/package.json broker/
 COPY client/package.json client/
 COPY cli/package.json cli/
+COPY operator/package.json operator/
 RUN npm ci --omit=dev --workspaces
 
 FROM ${NODE_IMAGE} AS runtime
@@ -73,7 +78,9 @@ COPY --from=build /app/client/package.json client/
 COPY --from=build /app/client/dist client/dist/
 COPY --from=build /app/cli/package.json cli/
 COPY --from=build /app/cli/dist cli/dist/
-RUN chmod 0755 broker/dist/main.js cli/dist/main.js \
+COPY --from=build /app/operator/package.json operator/
+COPY --from=build /app/operator/dist operator/dist/
+RUN chmod 0755 broker/dist/main.js cli/dist/main.js operator/dist/main.js \
  && ln -s /app/broker/dist/main.js /usr/local/bin/sluice-broker \
  && ln -s /app/cli/dist/main.js /usr/local/bin/sluice \
  && ln -s /app/operator/dist/main.js /usr/local/bin/sluice-operator

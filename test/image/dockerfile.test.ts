@@ -50,6 +50,7 @@ describe("the Dockerfile", () => {
     const toolchain = runs(stageNamed(dockerfile, "toolchain")).find((c) => c.startsWith("apt-get install"));
     expect(toolchain?.split(/\s+/)).toEqual(expect.arrayContaining(["python3", "make", "g++"]));
     const runtime = runs(stageNamed(dockerfile, "runtime"));
+    expect(runtime).toContain("chmod 0755 broker/dist/main.js cli/dist/main.js operator/dist/main.js");
     expect(runtime.filter((c) => /apt-get|apt |npm |gcc|g\+\+|make|python/.test(c))).toEqual([]);
   });
 
@@ -99,6 +100,7 @@ describe("the Dockerfile", () => {
       ((JSON.parse(await readFile(join(repoRoot, w, "package.json"), "utf8")) as { bin?: Record<string, string> }).bin ?? {});
     expect(await bin("broker")).toEqual({ "sluice-broker": "./dist/main.js" });
     expect(await bin("cli")).toEqual({ sluice: "./dist/main.js" });
+    expect(await bin("operator")).toEqual({ "sluice-operator": "./dist/main.js" });
   });
 
   it("runs as uid/gid 10001, set after every RUN, with production NODE_ENV", () => {

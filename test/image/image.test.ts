@@ -2,7 +2,7 @@
 // replayed stage by stage in temp folders (test/image/smoke.ts), give a runtime with production
 // dependencies only, from which the CMD starts a broker (as uid 10001 when we are root) that
 // answers the gRPC health check SERVING, serves /metrics, round-trips records through the image's
-// own `sluice` CLI, and stops cleanly on SIGTERM.
+// own `sluice` CLI, and stops cleanly on SIGTERM; and whose `sluice-operator` entrypoint runs.
 import { describe, expect, it } from "vitest";
 import { runImageSmoke } from "./smoke.js";
 
@@ -25,7 +25,7 @@ describe("the image recipe, replayed outside Docker", () => {
         "GET /metrics",
         "the runtime's sluice CLI: create a topic, produce with zstd, consume",
         "SIGTERM stops the broker cleanly",
-        "sluice-operator points at operator/dist/main.js, present exactly when the operator workspace exists",
+        "sluice-operator --help and --version: the operator entrypoint runs",
       ]);
     },
     IMAGE_SMOKE_TIMEOUT_MS,
