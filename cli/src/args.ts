@@ -120,7 +120,7 @@ export function programHelp(specs: readonly CommandSpec[], program = "sluice"): 
   return [
     `usage: ${program} <command> [flags]`,
     "",
-    "Sluice command line: run a local broker, manage topics, produce and consume.",
+    "Sluice command line: run a local broker, manage topics, produce and consume, manage consumer groups.",
     "",
     "commands:",
     ...specs.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`),

@@ -9,6 +9,7 @@ import { parseCommandLine, UsageError, type CommandSpec } from "./args.js";
 import { clusterDescribe, clusterSpecs } from "./commands/cluster.js";
 import { consume, consumeSpecs } from "./commands/consume.js";
 import { dev, devSpecs } from "./commands/dev.js";
+import { groupDelete, groupDescribe, groupList, groupResetOffsets, groupSpecs } from "./commands/group.js";
 import { produce, produceSpecs } from "./commands/produce.js";
 import { topicAlter, topicCreate, topicDelete, topicDescribe, topicList, topicSpecs } from "./commands/topic.js";
 import { CommandContext, type OutputFormat } from "./context.js";
@@ -17,7 +18,7 @@ import { BOOTSTRAP_DEFAULT } from "./limits.js";
 
 export const CLI_VERSION = "0.1.0";
 
-export const commandSpecs: readonly CommandSpec[] = [...devSpecs, ...topicSpecs, ...produceSpecs, ...consumeSpecs, ...clusterSpecs];
+export const commandSpecs: readonly CommandSpec[] = [...devSpecs, ...topicSpecs, ...produceSpecs, ...consumeSpecs, ...groupSpecs, ...clusterSpecs];
 
 const handlers: Readonly<Record<string, (ctx: CommandContext) => Promise<number>>> = {
   dev,
@@ -28,6 +29,10 @@ const handlers: Readonly<Record<string, (ctx: CommandContext) => Promise<number>
   "topic delete": topicDelete,
   produce,
   consume,
+  "group list": groupList,
+  "group describe": groupDescribe,
+  "group reset-offsets": groupResetOffsets,
+  "group delete": groupDelete,
   "cluster describe": clusterDescribe,
 };
 

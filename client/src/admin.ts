@@ -1,5 +1,6 @@
 /**
- * Admin: topics, partitions, configs and the cluster, over the `sluice.v1.Admin` service.
+ * Admin: topics, partitions, configs and the cluster, over the `sluice.v1.Admin` service, and
+ * consumer groups over `sluice.v1.Groups` (implemented in group-admin.ts).
  *
  * Results are plain typed objects, not the wire messages. A per-topic error in an answer
  * rejects the call with that error (a `SluiceError`; its message names the topic); calls on
@@ -13,6 +14,17 @@ import { fromErrorInfo, SluiceError, type api } from "@sluice/protocol";
 import { ClusterClient, positiveIntOption, type ClientOptions } from "./cluster.js";
 import type { BrokerConnection } from "./connection.js";
 import { ClientClosedError } from "./errors.js";
+import {
+  GroupAdmin,
+  type CoordinatorInfo,
+  type GroupCommittedOffset,
+  type GroupDescription,
+  type GroupListing,
+  type GroupOffset,
+  type OffsetResetPlanEntry,
+  type OffsetResetTarget,
+  type TopicSelection,
+} from "./group-admin.js";
 import { ADMIN_TIMEOUT_MS_DEFAULT, METADATA_WAIT_MS_DEFAULT } from "./limits.js";
 import { listOffsets, specTimestamp, type OffsetSpec, type PartitionOffset } from "./list-offsets.js";
 
@@ -130,10 +142,12 @@ function checkNames(names: readonly string[], what: string): void {
 export class Admin {
   readonly cluster: ClusterClient;
   private readonly timeoutMs: number;
+  private readonly groups: GroupAdmin;
 
   constructor(options: AdminOptions) {
     this.cluster = new ClusterClient(options);
     this.timeoutMs = positiveIntOption("adminTimeoutMs", options.adminTimeoutMs, ADMIN_TIMEOUT_MS_DEFAULT);
+    this.groups = new GroupAdmin(this.cluster, this.timeoutMs);
   }
 
   async createTopics(topics: readonly NewTopic[], options: { readonly validateOnly?: boolean } = {}): Promise<CreatedTopic[]> {
@@ -256,6 +270,48 @@ export class Admin {
     const info = await this.cluster.topic(topic, METADATA_WAIT_MS_DEFAULT);
     const which = partitions ?? info.partitions.map((p) => p.partition);
     return listOffsets(this.cluster, which.map((partition) => ({ topic, partition, timestamp })), this.timeoutMs, METADATA_WAIT_MS_DEFAULT);
+  }
+
+  // ---- consumer groups (group-admin.ts) ----
+
+  /** The broker coordinating a group. */
+  findCoordinator(groupId: string): Promise<CoordinatorInfo> {
+    return this.groups.findCoordinator(groupId);
+  }
+
+  /** Groups on every broker, optionally only in some states ("empty", "assigning", "reconciling", "stable"). */
+  listGroups(options: { readonly states?: readonly string[] } = {}): Promise<GroupListing[]> {
+    return this.groups.listGroups(options);
+  }
+
+  /** Members and assignments; with `includeOffsets`, committed offset, log end and lag per partition. */
+  describeGroups(groupIds: readonly string[], options: { readonly includeOffsets?: boolean } = {}): Promise<GroupDescription[]> {
+    return this.groups.describeGroups(groupIds, options);
+  }
+
+  /** Committed offsets of a group (all when `topics` is omitted). */
+  fetchOffsets(groupId: string, topics?: readonly TopicSelection[]): Promise<GroupCommittedOffset[]> {
+    return this.groups.fetchOffsets(groupId, topics);
+  }
+
+  /** Current and new offsets a reset to `target` would write (nothing is written). */
+  planOffsetReset(groupId: string, topics: readonly TopicSelection[], target: OffsetResetTarget): Promise<OffsetResetPlanEntry[]> {
+    return this.groups.planOffsetReset(groupId, topics, target);
+  }
+
+  /** Sets committed offsets of a group that has no active members (NON_EMPTY_GROUP otherwise). */
+  resetOffsets(groupId: string, offsets: readonly GroupOffset[], options: { readonly validateOnly?: boolean } = {}): Promise<void> {
+    return this.groups.resetOffsets(groupId, offsets, options);
+  }
+
+  /** Forgets committed offsets of topics no live member subscribes to. */
+  deleteOffsets(groupId: string, topics: readonly TopicSelection[]): Promise<void> {
+    return this.groups.deleteOffsets(groupId, topics);
+  }
+
+  /** Deletes empty groups and their committed offsets. */
+  deleteGroups(groupIds: readonly string[]): Promise<void> {
+    return this.groups.deleteGroups(groupIds);
   }
 
   async close(): Promise<void> {

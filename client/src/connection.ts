@@ -1,6 +1,7 @@
 /**
- * One gRPC channel to one broker, shared by the data-plane (`sluice.v1.Sluice`) and admin
- * (`sluice.v1.Admin`) service clients, and by a Produce/ProduceStream client whose request
+ * One gRPC channel to one broker, shared by the data-plane (`sluice.v1.Sluice`), admin
+ * (`sluice.v1.Admin`) and consumer-group (`sluice.v1.Groups`) service clients, and by a
+ * Produce/ProduceStream client whose request
  * serializer is the producer's own (produce-request.ts: batches are written once, not
  * concatenated and copied again). Every unary call gets a deadline and is turned into a
  * promise whose failures are typed (`toClientError`); calls still running when the connection
@@ -12,7 +13,7 @@
  * side), so fetch responses are not paced by 64 KiB WINDOW_UPDATE round trips.
  */
 import * as grpc from "@grpc/grpc-js";
-import { grpcChannelOptions, loadProtos, type api } from "@sluice/protocol";
+import { grpcChannelOptions, loadProtos, type api, type LoadedProtos } from "@sluice/protocol";
 import { ClientClosedError, toClientError } from "./errors.js";
 import { CLIENT_RECEIVE_WINDOW_BYTES } from "./limits.js";
 import { encodeProduceFrame, type ProduceFrame } from "./produce-request.js";
@@ -36,11 +37,15 @@ function produceClientClass(): grpc.ServiceClientConstructor {
   return produceClientConstructor;
 }
 
+/** The generated Groups client type (api.ts names only the Sluice and Admin clients). */
+export type GroupsClient = InstanceType<LoadedProtos["sluice"]["Groups"]>;
+
 type Start<T> = (options: grpc.CallOptions, callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall;
 
 export class BrokerConnection {
   readonly sluice: api.SluiceClient;
   readonly admin: api.AdminClient;
+  readonly groups: GroupsClient;
   private readonly producing: ProduceClient;
   private readonly calls = new Set<grpc.ClientUnaryCall>();
   private closed = false;
@@ -51,6 +56,7 @@ export class BrokerConnection {
     const options: grpc.ChannelOptions = { ...grpcChannelOptions, "grpc-node.flow_control_window": CLIENT_RECEIVE_WINDOW_BYTES };
     this.sluice = new protos.sluice.Sluice(address, credentials, options);
     this.admin = new protos.sluice.Admin(address, credentials, { ...options, channelOverride: this.sluice.getChannel() });
+    this.groups = new protos.sluice.Groups(address, credentials, { ...options, channelOverride: this.sluice.getChannel() });
     const Producing = produceClientClass();
     this.producing = new Producing(address, credentials, { ...options, channelOverride: this.sluice.getChannel() }) as unknown as ProduceClient;
   }
@@ -112,7 +118,7 @@ export class BrokerConnection {
     this.closed = true;
     for (const call of this.calls) call.cancel();
     this.calls.clear();
-    // The admin client shares the channel; closing it once closes both.
+    // The admin and groups clients share the channel; closing it once closes all.
     this.sluice.close();
   }
 }

@@ -13,6 +13,8 @@
  * | ConfigError          | INVALID_CONFIG      | an option passed to the SDK is out of range            |
  * | BrokerCallError      | (from gRPC status)  | the broker rejected a call at the gRPC level          |
  * | NoOffsetError        | OFFSET_OUT_OF_RANGE | no position and autoOffsetReset is "none"             |
+ * | OffsetCommitError    | (first failure's)   | a group commit failed for some partitions             |
+ * | RebalanceCallbackError | INVALID_REQUEST   | an onAssigned / onRevoked / onLost callback threw      |
  */
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { SluiceError, type ErrorName, type SluiceErrorOptions } from "@sluice/protocol";
@@ -123,5 +125,32 @@ export class NoOffsetError extends SluiceError {
     this.name = "NoOffsetError";
     this.topic = topic;
     this.partition = partition;
+  }
+}
+
+/** Partitions whose group commit failed, each with the coordinator's error (STALE_MEMBER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, ...). */
+export class OffsetCommitError extends SluiceError {
+  readonly groupId: string;
+  readonly failures: readonly { readonly topic: string; readonly partition: number; readonly error: SluiceError }[];
+  constructor(groupId: string, failures: readonly { readonly topic: string; readonly partition: number; readonly error: SluiceError }[]) {
+    const first = failures[0];
+    const what = failures.map((f) => `${f.topic}-${f.partition}: ${f.error.errorName}`).join(", ");
+    super(first?.error.errorName ?? "UNKNOWN_SERVER_ERROR", `group "${groupId}": commit failed for ${what}`, { cause: first?.error });
+    this.message = `group "${groupId}": commit failed for ${what}`;
+    this.name = "OffsetCommitError";
+    this.groupId = groupId;
+    this.failures = failures;
+  }
+}
+
+/** A rebalance callback threw; the consumer carried on with the rebalance and reports it from iteration. */
+export class RebalanceCallbackError extends SluiceError {
+  readonly callback: "onAssigned" | "onRevoked" | "onLost";
+  constructor(callback: "onAssigned" | "onRevoked" | "onLost", cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super("INVALID_REQUEST", `${callback} callback threw: ${detail}`, { cause });
+    this.message = `${callback} callback threw: ${detail}`;
+    this.name = "RebalanceCallbackError";
+    this.callback = callback;
   }
 }

@@ -9,7 +9,11 @@
  * | partitioner.ts       | Kafka's murmur2 key partitioner and the sticky null-key partitioner  |
  * | produce-transport.ts | pipelined ProduceStream (with unary fallback)                        |
  * | consumer.ts          | Consumer: assign, seek, pipelined fetches, for-await iteration       |
+ * | group-consumer.ts    | GroupConsumer: subscribe, KIP-848 heartbeats, callbacks, commits     |
+ * | group-membership.ts  | the group member's heartbeat/assignment state (pure)                 |
+ * | group-rpc.ts         | Groups calls routed to a group's coordinator                         |
  * | admin.ts             | Admin: topics, partitions, configs, cluster, offsets                 |
+ * | group-admin.ts       | Admin's consumer-group operations (list, describe, reset, delete)    |
  * | list-offsets.ts      | ListOffsets routed to partition leaders                              |
  * | cluster.ts           | bootstrap, connections per broker, metadata refresh                  |
  * | metadata.ts          | the metadata cache (pure)                                            |
@@ -23,7 +27,22 @@ export { Producer } from "./producer.js";
 export type { Acks, Bytes, CompressionName, Enqueued, ProducerOptions, ProducerRecord, RecordMetadata } from "./producer.js";
 export { Consumer } from "./consumer.js";
 export type { AutoOffsetReset, ConsumerBatch, ConsumerOptions, ConsumerRecord, TopicPartition } from "./consumer.js";
+export { GroupConsumer } from "./group-consumer.js";
+export type { CommittedOffset, GroupConsumerOptions, OffsetToCommit, RebalanceCallback, ServerAssignor } from "./group-consumer.js";
+export type { Subscription } from "./group-membership.js";
 export { Admin } from "./admin.js";
+export type {
+  CoordinatorInfo,
+  GroupCommittedOffset,
+  GroupDescription,
+  GroupListing,
+  GroupMemberDescription,
+  GroupOffset,
+  OffsetResetPlanEntry,
+  OffsetResetTarget,
+  PartitionLag,
+  TopicSelection,
+} from "./group-admin.js";
 export type {
   AdminOptions,
   BrokerDescription,
@@ -44,7 +63,17 @@ export type { ClientOptions, HostPort } from "./cluster.js";
 export { murmur2, toPositive, partitionForKey } from "./partitioner.js";
 export { RetryPolicy } from "./retry.js";
 export type { RetryOptions } from "./retry.js";
-export { BrokerCallError, BufferExhaustedError, ClientClosedError, ConfigError, ConnectionError, NoOffsetError, TimeoutError } from "./errors.js";
+export {
+  BrokerCallError,
+  BufferExhaustedError,
+  ClientClosedError,
+  ConfigError,
+  ConnectionError,
+  NoOffsetError,
+  OffsetCommitError,
+  RebalanceCallbackError,
+  TimeoutError,
+} from "./errors.js";
 export { ManualTime, seededRandom, systemClock, systemRandom, systemScheduler } from "./runtime.js";
 export type { Clock, Random, Scheduler, TimerHandle } from "./runtime.js";
 export * as limits from "./limits.js";

@@ -109,6 +109,7 @@ function operatorObjects(release: string, options: { namespaced: boolean }): str
     ...crdObjects,
     `ServiceAccount/${ns}/${operator}`,
     `ConfigMap/${ns}/${release}-sluice-dashboard-broker`,
+    `ConfigMap/${ns}/${release}-sluice-dashboard-consumer-lag`,
     ...managed,
     `Role/${ns}/${operator}-leader-election`,
     `RoleBinding/${ns}/${operator}-leader-election`,
@@ -327,23 +328,34 @@ describe("what the rendered objects say", () => {
     expect(shipped).toEqual(JSON.parse(await readFile(join(chartDir, "dashboards", "broker.json"), "utf8")));
   });
 
-  it("alerts on broker down, RPC errors and slow fsync, and on the operator only when it is scraped", async () => {
+  it("alerts on broker down, RPC errors, slow fsync and consumer lag, and on the operator only when it is scraped", async () => {
     const alerts = (objects: RenderedObject[]): string[] =>
       objects
         .filter((o) => o.kind === "PrometheusRule")
         .flatMap((o) => (o["spec"] as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups)
         .flatMap((g) => g.rules.map((r) => `${r.alert}: ${r.expr.replace(/\s+/g, " ").trim()}`));
     const all = alerts((await render(scenarios[2] as Scenario)).objects);
-    expect(all.map((a) => a.split(":")[0])).toEqual(["SluiceBrokerDown", "SluiceBrokerRpcErrors", "SluiceBrokerFsyncSlow", "SluiceOperatorDown"]);
+    expect(all.map((a) => a.split(":")[0])).toEqual([
+      "SluiceBrokerDown",
+      "SluiceBrokerRpcErrors",
+      "SluiceBrokerFsyncSlow",
+      "SluiceConsumerLagGrowing",
+      "SluiceConsumerTimeLagHigh",
+      "SluiceOperatorDown",
+    ]);
     expect(all[0]).toBe('SluiceBrokerDown: up{job="sluice-broker"} == 0');
     expect(all[1]).toContain("> 0.02"); // ci/monitoring-values.yaml's rpcErrorRatio
-    expect(all[3]).toBe('SluiceOperatorDown: up{job="sluice-operator"} == 0');
+    expect(all[3]).toContain("sluice_consumer_group_lag{");
+    expect(all[4]).toContain("sluice_consumer_group_lag_seconds{");
+    expect(all[5]).toBe('SluiceOperatorDown: up{job="sluice-operator"} == 0');
 
     const rulesOnly = await helm.template("r", releaseNamespace, ["--set", "monitoring.prometheusRule.enabled=true"]);
     expect(alerts(parseManifests(rulesOnly.stdout)).map((a) => a.split(":")[0])).toEqual([
       "SluiceBrokerDown",
       "SluiceBrokerRpcErrors",
       "SluiceBrokerFsyncSlow",
+      "SluiceConsumerLagGrowing",
+      "SluiceConsumerTimeLagHigh",
     ]);
   });
 });

@@ -3,10 +3,12 @@
  * with `--output json`). Starts at the end by default (new records only), or at the beginning,
  * an offset (negative: that many before the end), or a time. Stops after `-n` records, at the
  * end of the partitions with `--exit`, on Ctrl-C, or when stdout is closed (`| head`).
+ * With `--group` it joins a consumer group instead (consume-group.ts).
  */
 import { Consumer, type ConsumerBatch, type TopicPartition } from "@sluice/client";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../context.js";
+import { consumeGroup } from "./consume-group.js";
 import { compileFormat, DEFAULT_FORMAT, FormatError, recordJson, renderRecord } from "../format.js";
 import { writeOut } from "../io.js";
 import { TOPIC_WAIT_MS } from "../limits.js";
@@ -26,8 +28,9 @@ export const consumeSpecs: readonly CommandSpec[] = [
       { name: "count", short: "n", kind: "int", valueName: "N", description: "stop after N records" },
       { name: "exit", short: "e", kind: "boolean", description: "stop at the end of the partitions (as they were at start)" },
       { name: "format", short: "f", kind: "string", valueName: "fmt", description: "%k key %v value %o offset %p partition %T timestamp %t topic %h headers %K/%S lengths, \\n \\t", defaultText: "%v\\n" },
+      { name: "group", short: "g", kind: "string", valueName: "id", description: "join this consumer group: share partitions with its members, start at its committed offsets, commit" },
     ],
-    examples: ["sluice consume orders --from-beginning -n 10", "sluice consume orders --offset -5 --exit -f '%p:%o %k=%v\\n'", "sluice consume orders --from-timestamp 2024-05-01T00:00:00Z --output json"],
+    examples: ["sluice consume orders --group billing --from-beginning", "sluice consume orders --from-beginning -n 10", "sluice consume orders --offset -5 --exit -f '%p:%o %k=%v\\n'", "sluice consume orders --from-timestamp 2024-05-01T00:00:00Z --output json"],
   },
 ];
 
@@ -52,6 +55,12 @@ export async function consume(ctx: CommandContext): Promise<number> {
     return Number(p);
   });
   if (count === 0) return 0;
+  const groupId = ctx.string("group");
+  if (groupId !== undefined) {
+    const positional = ["offset", "from-timestamp", "exit", "partition"].filter((f) => ctx.parsed.flags[f] !== undefined && ctx.parsed.flags[f] !== false);
+    if (positional.length > 0) throw ctx.usage(`--group takes its partitions and positions from the group; ${positional.map((f) => `--${f}`).join(" and ")} cannot be used with it`);
+    return consumeGroup(ctx, { topic, groupId, format, count, fromBeginning: ctx.bool("from-beginning") });
+  }
 
   const consumer = new Consumer({ bootstrap: ctx.bootstrap, autoOffsetReset: "latest", metadataWaitMs: TOPIC_WAIT_MS });
   const stop = (): void => void consumer.close();
