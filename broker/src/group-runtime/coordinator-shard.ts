@@ -9,22 +9,26 @@
  * two calls are what replication will use when leadership moves.
  *
  * Invariants:
- * - Operations run strictly one after another (a promise queue); an operation's records are
- *   appended (acks=all semantics: `Partition.append` resolves once the fsync policy made them
- *   durable) before its caller gets the answer, and before the next operation starts. So an
- *   answer never reports state a crash could lose, and records reach the log in the order the
- *   core produced them.
+ * - Operations run on the core strictly one after another (a promise queue), and reach the log
+ *   in that order. An operation's caller is answered only once its records and every earlier
+ *   operation's records are durable (acks=all semantics: `Partition.append` resolves once the
+ *   fsync policy made them durable), so an answer never reports state a crash could lose — even
+ *   an operation that wrote nothing waits for the writes before it.
+ * - Group commit (as Kafka's coordinator runtime does): while one append is in flight, the
+ *   operations that run meanwhile queue their records, and the next append carries them all, so
+ *   100 members heartbeating at once cost a few fsyncs, not 100 in a row. Records are only
+ *   appended after every earlier append succeeded.
  * - Records are appended whether the operation returned or threw (the core may expire a dead
  *   member and then refuse the request).
- * - If an append fails, the in-memory core may be ahead of the log: it is discarded and
- *   rebuilt from what the partition really holds, and the caller gets COORDINATOR_NOT_AVAILABLE
- *   (retriable). If the operation itself failed with something other than a typed SluiceError
+ * - If an append fails, the in-memory core is ahead of the log: it is discarded and rebuilt
+ *   from what the partition really holds; the failed append's callers and every operation that
+ *   ran after it (their records are never written) get COORDINATOR_NOT_AVAILABLE (retriable). If the operation itself failed with something other than a typed SluiceError
  *   (our bug), nothing is appended and the core is rebuilt too.
  * - While loading, calls answer COORDINATOR_LOAD_IN_PROGRESS; when not the leader (or closed),
  *   NOT_COORDINATOR. Both are retriable.
  */
 import { SluiceError } from "@sluice/protocol";
-import { GroupCoordinator, type CoordinatorConfig, type TopicImage } from "../group/index.js";
+import { GroupCoordinator, type CoordinatorConfig, type GroupRecord, type TopicImage } from "../group/index.js";
 import type { Logger } from "../logger.js";
 import type { Partition } from "../partition/partition.js";
 import { REPLAY_ATTEMPTS_MAX, REPLAY_RETRY_BACKOFF_MS } from "./limits.js";
@@ -45,6 +49,13 @@ export interface ShardDeps {
   readonly onWrite?: (records: number, bytes: number) => void;
 }
 
+/** An operation that ran on the core: its records, and how to answer its caller once they are durable. */
+interface UnwrittenAnswer {
+  readonly records: readonly GroupRecord[];
+  readonly nowMs: number;
+  settle(writeError: SluiceError | undefined): void;
+}
+
 export class CoordinatorShard {
   private coordinator: GroupCoordinator | undefined;
   private stateValue: ShardState = "not-leader";
@@ -53,6 +64,10 @@ export class CoordinatorShard {
   private leaderGeneration = 0;
   /** Set by close(): new operations are refused, queued ones still run. */
   private closing = false;
+  /** Operations that ran on the core and wait for their records (and all earlier ones) to be durable. */
+  private unwritten: UnwrittenAnswer[] = [];
+  /** The write loop, while it runs. */
+  private writing: Promise<void> | undefined;
 
   constructor(private readonly deps: ShardDeps) {}
 
@@ -99,8 +114,9 @@ export class CoordinatorShard {
   }
 
   /**
-   * Runs `operation` on the core after every earlier operation finished, appends the records it
-   * produced, then returns its result (or throws its error). See the module comment.
+   * Runs `operation` on the core after every earlier operation ran, and answers once the records
+   * it produced — and every record produced before them — are durable (see the module comment:
+   * group commit). Resolves with its result or rejects with its error.
    */
   run<T>(operation: (coordinator: GroupCoordinator, nowMs: number) => T): Promise<T> {
     try {
@@ -109,45 +125,99 @@ export class CoordinatorShard {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.enqueue(async () => {
-      this.checkAnswering();
-      const coordinator = this.coordinator as GroupCoordinator;
-      const nowMs = this.deps.nowMs();
-      let result: T | undefined;
-      let failure: unknown;
-      let failed = false;
-      try {
-        result = operation(coordinator, nowMs);
-      } catch (error) {
-        failure = error;
-        failed = true;
-      }
-      const records = coordinator.takeRecords();
-      if (failed && !(failure instanceof SluiceError)) {
-        // Our bug: the core may hold half an operation. Write nothing and start over from the log.
-        await this.rebuild("operation failed unexpectedly");
-        throw failure;
-      }
-      if (records.length > 0) {
-        const bytes = encodeGroupRecords(records, nowMs);
+    return new Promise<T>((resolve, reject) => {
+      void this.enqueue(async () => {
         try {
-          const log = this.deps.log();
-          if (log instanceof SluiceError) throw log;
-          await log.append(bytes, -1);
-          this.deps.onWrite?.(records.length, bytes.length);
+          this.checkAnswering();
         } catch (error) {
-          this.deps.logger.error({ partition: this.deps.partitionIndex, err: error, records: records.length }, "group coordinator write failed; rebuilding from the log");
-          await this.rebuild("write failed");
-          throw new SluiceError(
-            "COORDINATOR_NOT_AVAILABLE",
-            `__consumer_offsets-${this.deps.partitionIndex}: the write failed (${error instanceof Error ? error.message : String(error)}); retry`,
-            { cause: error },
-          );
+          reject(error);
+          return;
         }
-      }
-      if (failed) throw failure;
-      return result as T;
+        const coordinator = this.coordinator as GroupCoordinator;
+        const nowMs = this.deps.nowMs();
+        let result: T | undefined;
+        let failure: unknown;
+        let failed = false;
+        try {
+          result = operation(coordinator, nowMs);
+        } catch (error) {
+          failure = error;
+          failed = true;
+        }
+        const records = coordinator.takeRecords();
+        if (failed && !(failure instanceof SluiceError)) {
+          // Our bug: the core may hold half an operation. Write nothing of it; let the earlier
+          // operations' writes finish, then start over from the log.
+          await this.writesSettled();
+          await this.rebuild("operation failed unexpectedly");
+          reject(failure);
+          return;
+        }
+        this.unwritten.push({
+          records,
+          nowMs,
+          settle: (writeError) => {
+            if (writeError !== undefined) reject(writeError);
+            else if (failed) reject(failure);
+            else resolve(result as T);
+          },
+        });
+        this.startWriting();
+      });
     });
+  }
+
+  /** Starts the write loop unless it is running. */
+  private startWriting(): void {
+    if (this.writing !== undefined) return;
+    this.writing = this.writeLoop().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /**
+   * Group commit: everything queued while a write was in flight goes out in the next single
+   * append. A failed append fails its operations and every operation queued behind it (they ran
+   * on a core that included the lost records, so their records must not reach the log either),
+   * and the core is rebuilt from the log before they are answered.
+   */
+  private async writeLoop(): Promise<void> {
+    while (this.unwritten.length > 0) {
+      const batch = this.unwritten;
+      this.unwritten = [];
+      const records = batch.flatMap((answer) => answer.records);
+      if (records.length === 0) {
+        for (const answer of batch) answer.settle(undefined);
+        continue;
+      }
+      const nowMs = (batch[batch.length - 1] as UnwrittenAnswer).nowMs;
+      try {
+        const bytes = encodeGroupRecords(records, nowMs);
+        const log = this.deps.log();
+        if (log instanceof SluiceError) throw log;
+        await log.append(bytes, -1);
+        this.deps.onWrite?.(records.length, bytes.length);
+        for (const answer of batch) answer.settle(undefined);
+      } catch (error) {
+        // Stop taking operations at once; the ones already queued see "loading" and are refused.
+        this.stateValue = "loading";
+        const lost = [...batch, ...this.unwritten];
+        this.unwritten = [];
+        this.deps.logger.error({ partition: this.deps.partitionIndex, err: error, records: records.length, operations: lost.length }, "group coordinator write failed; rebuilding from the log");
+        await this.enqueue(() => this.rebuild("write failed"));
+        const refusal = new SluiceError(
+          "COORDINATOR_NOT_AVAILABLE",
+          `__consumer_offsets-${this.deps.partitionIndex}: the write failed (${error instanceof Error ? error.message : String(error)}); retry`,
+          { cause: error },
+        );
+        for (const answer of lost) answer.settle(refusal);
+      }
+    }
+  }
+
+  /** Resolves once nothing is waiting to be written and no write is in flight. */
+  private async writesSettled(): Promise<void> {
+    while (this.writing !== undefined) await this.writing;
   }
 
   /** Reads the core's current state without queueing (metrics): undefined unless active. May see records still being written. */
@@ -159,6 +229,7 @@ export class CoordinatorShard {
   async close(): Promise<void> {
     this.closing = true;
     await this.queue;
+    await this.writesSettled();
     this.stateValue = "closed";
     this.leaderGeneration++;
     this.coordinator = undefined;

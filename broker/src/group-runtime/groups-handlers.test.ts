@@ -317,6 +317,62 @@ describe("durability", () => {
     expect(await fetched()).toEqual([["t", 0, 78]]);
   });
 
+  it("group commit: operations that run while an append is in flight share the next append, and each answers once durable", async () => {
+    await createTopic("t", 1);
+    const log = core.ctx.partitions.get(CONSUMER_OFFSETS_TOPIC, groupPartition("g", 4));
+    if (log instanceof SluiceError) throw log;
+    const append = log.append.bind(log);
+    const appendSizes: number[] = [];
+    log.append = async (records, acks) => {
+      appendSizes.push(records.length);
+      return append(records, acks);
+    };
+    // 20 standalone commits of one group, all in flight at once: the first goes out alone, the
+    // other 19 queue behind it and go out together.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => commit({ topics: [{ topic: "t", partitions: [{ partition: 0, offset: i + 1, leaderEpoch: -1, metadata: "" }] }] })),
+    );
+    expect(answers.map((a) => a.error)).toEqual(Array.from({ length: 20 }, () => undefined));
+    expect(appendSizes).toHaveLength(2);
+    expect(await fetched()).toEqual([["t", 0, 20]]);
+    await core.close();
+    core = await open();
+    expect(await fetched()).toEqual([["t", 0, 20]]);
+  });
+
+  it("a failed append fails the operations queued behind it too, and none of their records reach the log", async () => {
+    await createTopic("t", 1);
+    expect((await commit({ topics: [{ topic: "t", partitions: [{ partition: 0, offset: 10, leaderEpoch: -1, metadata: "" }] }] })).error).toBeUndefined();
+    const log = core.ctx.partitions.get(CONSUMER_OFFSETS_TOPIC, groupPartition("g", 4));
+    if (log instanceof SluiceError) throw log;
+    const append = log.append.bind(log);
+    let failFirst: ((error: Error) => void) | undefined;
+    let calls = 0;
+    log.append = (records, acks) => {
+      calls++;
+      if (calls > 1) return append(records, acks);
+      // The first append stays in flight until the test fails it.
+      return new Promise((_, reject) => {
+        failFirst = reject;
+      });
+    };
+    const first = commit({ topics: [{ topic: "t", partitions: [{ partition: 0, offset: 77, leaderEpoch: -1, metadata: "" }] }] });
+    const second = commit({ topics: [{ topic: "t", partitions: [{ partition: 0, offset: 88, leaderEpoch: -1, metadata: "" }] }] });
+    const read = handleOffsetFetch(core.ctx, { groupId: "g", topics: [] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(failFirst).toBeDefined();
+    failFirst?.(new SluiceError("KAFKA_STORAGE_ERROR", "injected: disk full"));
+    expect((await first).error).toBe("COORDINATOR_NOT_AVAILABLE");
+    expect((await second).error).toBe("COORDINATOR_NOT_AVAILABLE");
+    // The read ran on the core that had 77 and 88: it is refused rather than answered from them.
+    expect(fromErrorInfo((await read).error as api.ErrorInfo | null)?.errorName).toBe("COORDINATOR_NOT_AVAILABLE");
+    expect(calls).toBe(1); // the queued commit's record was never appended
+    expect(await fetched()).toEqual([["t", 0, 10]]);
+    await core.close();
+    core = await open();
+    expect(await fetched()).toEqual([["t", 0, 10]]);
+  });
+
   it("finishes in-flight group writes on close, before the logs close", async () => {
     await createTopic("t", 1);
     const pending = [1, 2, 3].map((i) => commit({ groupId: `g${i}`, topics: [{ topic: "t", partitions: [{ partition: 0, offset: i, leaderEpoch: -1, metadata: "" }] }] }));
