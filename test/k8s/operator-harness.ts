@@ -14,6 +14,8 @@ import { pollUntil, repoRoot } from "./control-plane.js";
 import { apiRequest } from "./manifests.js";
 
 const MAIN = join(repoRoot, "operator", "src", "main.ts");
+/** What `npm run build` produces and the image runs. */
+export const OPERATOR_DIST_MAIN = join(repoRoot, "operator", "dist", "main.js");
 /** tsx compiles the operator at start; a busy 2-core machine can take a while. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -36,13 +38,23 @@ export interface OperatorProcess {
   kill9(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startOperatorProcess(kubeconfigPath: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<OperatorProcess> {
+export interface OperatorProcessOptions {
+  /** "source" (default): operator/src through tsx; "dist": the built operator/dist/main.js, as the image runs it. */
+  readonly entry?: "source" | "dist";
+}
+
+export async function startOperatorProcess(
+  kubeconfigPath: string,
+  args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+  options: OperatorProcessOptions = {},
+): Promise<OperatorProcess> {
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("POD_")) childEnv[k] = v;
   Object.assign(childEnv, { KUBECONFIG: kubeconfigPath }, env);
   const child = spawn(
     process.execPath,
-    ["--conditions=source", "--import", "tsx", MAIN, "--metrics-host=127.0.0.1", "--metrics-port=0", ...(args.some((a) => a.startsWith("--log-level")) ? [] : ["--log-level=debug"]), ...args],
+    [...(options.entry === "dist" ? [OPERATOR_DIST_MAIN] : ["--conditions=source", "--import", "tsx", MAIN]), "--metrics-host=127.0.0.1", "--metrics-port=0", ...(args.some((a) => a.startsWith("--log-level")) ? [] : ["--log-level=debug"]), ...args],
     { cwd: repoRoot, env: childEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: LogLine[] = [];
