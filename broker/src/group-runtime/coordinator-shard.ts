@@ -31,7 +31,6 @@ import { SluiceError } from "@sluice/protocol";
 import { GroupCoordinator, type CoordinatorConfig, type GroupRecord, type TopicImage } from "../group/index.js";
 import type { Logger } from "../logger.js";
 import type { Partition } from "../partition/partition.js";
-import { REPLAY_ATTEMPTS_MAX, REPLAY_RETRY_BACKOFF_MS } from "./limits.js";
 import { encodeGroupRecords, replayPartition } from "./offsets-log.js";
 
 export type ShardState = "not-leader" | "loading" | "active" | "closed";
@@ -250,18 +249,9 @@ export class CoordinatorShard {
   private async load(): Promise<{ coordinator: GroupCoordinator; records: number; skipped: number }> {
     const log = this.deps.log();
     if (log instanceof SluiceError) throw log;
-    let replay: Awaited<ReturnType<typeof replayPartition>>;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        replay = await replayPartition(log, this.deps.logger);
-        break;
-      } catch (error) {
-        // A read racing the log cleaner's segment swap is retriable: start over (limits.ts).
-        if (!(error instanceof SluiceError) || !error.retriable || attempt >= REPLAY_ATTEMPTS_MAX) throw error;
-        this.deps.logger.warn({ partition: this.deps.partitionIndex, attempt, err: error.message }, "replay of __consumer_offsets failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_BACKOFF_MS));
-      }
-    }
+    // Reads see a consistent snapshot even while the log cleaner swaps segments (storage's
+    // read isolation), so a replay error is real (disk, corruption) and is not retried.
+    const replay = await replayPartition(log, this.deps.logger);
     const coordinator = GroupCoordinator.load(replay.records, this.deps.nowMs(), { config: this.deps.config, topics: this.deps.topicImage() });
     return { coordinator, records: replay.records.length, skipped: replay.skipped };
   }

@@ -29,15 +29,6 @@ export const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024;
 export const COORDINATOR_BATCH_BYTES_MAX = 1024 * 1024;
 /** max.message.bytes of `__consumer_offsets`: room for one full coordinator batch plus headers. */
 export const OFFSETS_TOPIC_MAX_MESSAGE_BYTES = 2 * COORDINATOR_BATCH_BYTES_MAX;
-/**
- * Attempts at replaying a partition before giving up. A replay reads the whole partition while
- * the log cleaner may be swapping its segments; the storage engine then answers a read with a
- * retriable error (KAFKA_STORAGE_ERROR "kept changing under a read", or a batch cut short), and
- * starting over a moment later succeeds. Five attempts 200 ms apart ride out a clean of a
- * default-sized segment group; past that something else is wrong and the failure is reported.
- */
-export const REPLAY_ATTEMPTS_MAX = 5;
-export const REPLAY_RETRY_BACKOFF_MS = 200;
 /** Bytes read per step while replaying a partition; big enough for few reads, small enough to not hold a whole log in memory. */
 export const REPLAY_READ_BYTES = 4 * 1024 * 1024;
 /**

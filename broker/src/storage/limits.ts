@@ -62,8 +62,6 @@ export const READ_BYTES_MAX = 64 * MiB;
  * headers is the most an index lookup can land before it (plus slack for a large interval).
  */
 export const READ_LOOKAHEAD_BYTES_MIN = 8 * KiB;
-/** A read whose bytes change under it (concurrent truncation) is retried this many times before giving up. */
-export const READ_RETRIES_MAX = 3;
 
 /**
  * Memory for loaded indexes of all segments (shared, LRU). A 1 GiB segment's indexes take

@@ -19,6 +19,11 @@
  *   it; it is raised only after the segments below it and their indexes are synced.
  * - A disk failure while mutating takes the log offline (`StorageError` on every call); reopening
  *   it runs recovery. A corrupt batch found by a read is counted, reported and never served.
+ * - A read sees one consistent segment list (it pins the view it starts with, segment-views.ts)
+ *   and never fails because the log changed under it: segments that retention, truncation or a
+ *   compaction swap remove stay readable through a held handle until the last read that could
+ *   reach them ends, and a truncation waits for the reads of its segment (segment.ts). So reads
+ *   need no retries and cannot be starved by a busy cleaner.
  */
 import {
   Attributes,
@@ -62,7 +67,6 @@ import {
   OPEN_FILES_MAX_DEFAULT,
   READ_BYTES_MAX,
   READ_LOOKAHEAD_BYTES_MIN,
-  READ_RETRIES_MAX,
   RECORD_BYTES_MIN,
   WRITE_COALESCE_BUFFERS_MAX,
   WRITE_COALESCE_BYTES_MAX,
@@ -70,9 +74,10 @@ import {
 import { loadLog, writeEpochCheckpoint } from "./log-loader.js";
 import { emptyLogStats, type LogStats, type RecoveryEvent, type SegmentsDeletedEvent, type StorageObserver } from "./observer.js";
 import { selectSegmentsToDelete, type RetentionReason } from "./retention.js";
-import { LogSegment, SegmentWriteError, type AppendedBatch, type SegmentInfo } from "./segment.js";
+import { LogSegment, SegmentWriteError, type AppendedBatch, type SegmentInfo, type SegmentRead } from "./segment.js";
 import { CLEAN_SHUTDOWN_FILE } from "./segment-files.js";
 import { CleanedSegmentWriter, applySwap, writeSwapManifest } from "./segment-swap.js";
+import { SegmentViews } from "./segment-views.js";
 import type { BatchSummary } from "./batch-scan.js";
 
 const INT32_MAX = 0x7fff_ffff;
@@ -215,8 +220,8 @@ export class PartitionLog {
   private readonly clock: Clock;
   private readonly observer: StorageObserver;
   private readonly ctx: { pool: FileHandlePool; dir: string; indexIntervalBytes: number; indexCache: IndexCache };
-  /** Replaced, never mutated in place: a reader keeps the array it started with. */
-  private segments: LogSegment[];
+  /** The segment lists in use: the log's (replaced, never mutated in place) and those reads still hold. */
+  private readonly views: SegmentViews<LogSegment>;
   private logStart: number;
   private logEnd: number;
   private recoveryPoint: number;
@@ -249,7 +254,7 @@ export class PartitionLog {
     this.pool = pool;
     this.ctx = ctx;
     this.observer = options.observer ?? {};
-    this.segments = loaded.segments;
+    this.views = new SegmentViews<LogSegment>(loaded.segments);
     this.logStart = loaded.logStartOffset;
     this.logEnd = loaded.logEndOffset;
     this.recoveryPoint = loaded.recoveryPoint;
@@ -332,6 +337,16 @@ export class PartitionLog {
 
   get isOpen(): boolean {
     return this.state === "open";
+  }
+
+  /** The log's segments, oldest first (the last is active). */
+  private get segments(): readonly LogSegment[] {
+    return this.views.current;
+  }
+
+  /** Segment lists that reads started before a change still hold (for tests). */
+  get heldSegmentViews(): number {
+    return this.views.heldViews;
   }
 
   private get active(): LogSegment {
@@ -625,7 +640,7 @@ export class PartitionLog {
         try {
           await segment.datasync();
         } catch (error) {
-          if (segment.deleted && isNotFound(error)) continue;
+          if (segment.retired && isNotFound(error)) continue;
           throw error;
         }
         segment.syncedSeq = Math.max(segment.syncedSeq, target);
@@ -673,9 +688,9 @@ export class PartitionLog {
     if (old.sizeBytes === 0) {
       // An empty active segment is replaced (a replicated append that skips far ahead).
       if (old.baseOffset === newBase) return;
-      await old.deleteFiles();
+      await this.removeSegment(old);
       const fresh = await LogSegment.create(this.ctx, newBase);
-      this.segments = [...this.segments.slice(0, -1), fresh];
+      this.views.publish([...this.segments.slice(0, -1), fresh]);
       await this.fs.fsyncDir(this.dir);
       await this.writeRecoveryPoint(newBase);
       if ((this.segments[0] as LogSegment).baseOffset > this.logStart) {
@@ -690,7 +705,7 @@ export class PartitionLog {
     old.syncedSeq = Math.max(old.syncedSeq, old.lastWriteSeq);
     await old.finalize();
     const fresh = await LogSegment.create(this.ctx, newBase);
-    this.segments = [...this.segments, fresh];
+    this.views.publish([...this.segments, fresh]);
     await this.fs.fsyncDir(this.dir);
     await this.writeRecoveryPoint(newBase);
     this.stats.rollsTotal++;
@@ -729,47 +744,20 @@ export class PartitionLog {
     }
     const budget = Math.min(maxBytes, READ_BYTES_MAX);
     const lookahead = Math.max(READ_LOOKAHEAD_BYTES_MIN, this.currentConfig.indexIntervalBytes);
-    for (let attempt = 0; ; attempt++) {
-      const segments = this.segments;
-      const start = this.logStart;
-      const end = this.logEnd;
+    // The list, start and end are taken together (no await between): one state of the log.
+    const view = this.views.pin();
+    const start = this.logStart;
+    const end = this.logEnd;
+    try {
+      const segments = view.segments;
       if (!Number.isSafeInteger(offset) || offset < start || offset > end) throw new OffsetOutOfRangeError(offset, start, end);
       const limit = Math.min(options.maxOffset ?? end, end);
-      const empty = (): ReadResult => ({
-        records: Buffer.alloc(0),
-        firstOffset: asOffset(offset),
-        nextOffset: asOffset(offset),
-        logStartOffset: asOffset(start),
-        logEndOffset: asOffset(end),
-      });
-      if (offset >= limit) return empty();
-      let retry = false;
-      for (let i = PartitionLog.segmentIndexFor(segments, offset); i < segments.length && !retry; i++) {
+      for (let i = PartitionLog.segmentIndexFor(segments, offset); i < segments.length && offset < limit; i++) {
         const segment = segments[i] as LogSegment;
-        const generation = segment.generation;
+        let result: SegmentRead | undefined;
         try {
-          const result = await segment.read(offset, budget, limit, lookahead, options.buffer);
-          if (segment.generation !== generation || segment.deleted) {
-            // Truncated, deleted or swapped while we read: the bytes may not match the index we used.
-            if (attempt >= READ_RETRIES_MAX) throw new StorageError(`log ${this.dir} kept changing under a read`);
-            retry = true;
-            continue;
-          }
-          if (result === undefined) continue;
-          return {
-            records: result.records,
-            firstOffset: asOffset(result.firstOffset),
-            nextOffset: asOffset(result.nextOffset),
-            logStartOffset: asOffset(start),
-            logEndOffset: asOffset(end),
-          };
+          result = await segment.read(offset, budget, limit, lookahead, options.buffer);
         } catch (error) {
-          // Bytes that changed under the read (truncation, deletion, a swap) are retried, not reported.
-          const raced = segment.generation !== generation || segment.deleted || this.segments !== segments;
-          if (raced && attempt < READ_RETRIES_MAX && (error instanceof CorruptRecordError || isNotFound(error))) {
-            retry = true;
-            continue;
-          }
           if (error instanceof CorruptRecordError) {
             this.reportCorruption(segment, error);
             throw error;
@@ -777,8 +765,18 @@ export class PartitionLog {
           if (error instanceof SluiceError) throw error;
           throw new StorageError(`reading ${segment.logPath} failed`, { cause: error });
         }
+        if (result === undefined) continue;
+        return {
+          records: result.records,
+          firstOffset: asOffset(result.firstOffset),
+          nextOffset: asOffset(result.nextOffset),
+          logStartOffset: asOffset(start),
+          logEndOffset: asOffset(end),
+        };
       }
-      if (!retry) return empty();
+      return { records: Buffer.alloc(0), firstOffset: asOffset(offset), nextOffset: asOffset(offset), logStartOffset: asOffset(start), logEndOffset: asOffset(end) };
+    } finally {
+      this.views.unpin(view);
     }
   }
 
@@ -794,9 +792,15 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestampMs: number): Promise<TimestampOffset | undefined> {
     this.checkUsable();
-    const segments = this.segments;
-    const start = this.logStart;
-    const end = this.logEnd;
+    const view = this.views.pin();
+    try {
+      return await this.offsetForTimestampIn(view.segments, this.logStart, this.logEnd, timestampMs);
+    } finally {
+      this.views.unpin(view);
+    }
+  }
+
+  private async offsetForTimestampIn(segments: readonly LogSegment[], start: number, end: number, timestampMs: number): Promise<TimestampOffset | undefined> {
     for (let i = PartitionLog.segmentIndexFor(segments, start); i < segments.length; i++) {
       const segment = segments[i] as LogSegment;
       if ((await segment.largestTimestampMs()) < timestampMs) continue;
@@ -870,11 +874,11 @@ export class PartitionLog {
       this.logStart = newStart;
     }
     const doomed = this.segments.slice(0, count);
-    this.segments = this.segments.slice(count);
+    this.views.publish(this.segments.slice(count));
     let bytes = 0;
     for (const segment of doomed) {
       bytes += segment.sizeBytes;
-      await segment.deleteFiles();
+      await this.removeSegment(segment);
     }
     if (doomed.length > 0) await this.fs.fsyncDir(this.dir);
     // Entries describe offsets in [logStart, logEnd): one that now starts at the log end goes,
@@ -935,8 +939,8 @@ export class PartitionLog {
       const wasActive = i === segments.length - 1;
       if (this.recoveryPoint > segment.baseOffset) await this.writeRecoveryPoint(segment.baseOffset);
       const later = segments.slice(i + 1);
-      this.segments = segments.slice(0, i + 1);
-      for (const doomed of [...later].reverse()) await doomed.deleteFiles();
+      this.views.publish(segments.slice(0, i + 1));
+      for (const doomed of [...later].reverse()) await this.removeSegment(doomed);
       if (later.length > 0) await this.fs.fsyncDir(this.dir);
       await segment.truncateAt(found.position, found.previousEnd);
       if (!wasActive && segment.sizeBytes > 0) {
@@ -961,9 +965,9 @@ export class PartitionLog {
 
   private async truncateFullyLocked(offset: number): Promise<void> {
     const old = this.segments;
-    for (const segment of [...old].reverse()) await segment.deleteFiles();
+    for (const segment of [...old].reverse()) await this.removeSegment(segment);
     const fresh = await LogSegment.create(this.ctx, offset);
-    this.segments = [fresh];
+    this.views.publish([fresh]);
     await this.fs.fsyncDir(this.dir);
     await writeCheckpoint(this.fs, this.dir, LOG_START_OFFSET_FILE, [[offset]], this.pool.transient);
     await this.writeRecoveryPoint(offset);
@@ -973,6 +977,24 @@ export class PartitionLog {
     await this.setTruncatedEnd(offset);
     this.stats.segmentsDeletedTotal += old.length;
     this.emitDeleted("truncate", old, old.reduce((n, s) => n + s.sizeBytes, 0));
+  }
+
+  /**
+   * Takes `segment` out of service (reads that can still reach it keep reading it through a held
+   * handle, closed after the last of them) without touching its files.
+   */
+  private async retireSegment(segment: LogSegment): Promise<void> {
+    await segment.retire(this.views.isReachable(segment));
+    this.views.whenUnreachable(segment, () => {
+      // A close failure loses nothing (the file is unlinked or renamed over already).
+      segment.releaseRetainedFile().catch(() => undefined);
+    });
+  }
+
+  /** Retires `segment`, then unlinks its files. */
+  private async removeSegment(segment: LogSegment): Promise<void> {
+    await this.retireSegment(segment);
+    await segment.deleteFiles();
   }
 
   private async setTruncatedEnd(newEnd: number): Promise<void> {
@@ -987,14 +1009,19 @@ export class PartitionLog {
   /** Facts about every segment, oldest first (the last is active). */
   async segmentInfos(): Promise<SegmentInfo[]> {
     this.checkUsable();
-    const segments = this.segments;
-    const infos: SegmentInfo[] = [];
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i] as LogSegment;
-      const active = i === segments.length - 1;
-      infos.push({ ...segment.info(active), largestTimestampMs: await segment.largestTimestampMs() });
+    const view = this.views.pin();
+    try {
+      const segments = view.segments;
+      const infos: SegmentInfo[] = [];
+      for (let i = 0; i < segments.length; i++) {
+        const segment = segments[i] as LogSegment;
+        const active = i === segments.length - 1;
+        infos.push({ ...segment.info(active), largestTimestampMs: await segment.largestTimestampMs() });
+      }
+      return infos;
+    } finally {
+      this.views.unpin(view);
     }
-    return infos;
   }
 
   private inactiveSegment(baseOffset: number): LogSegment {
@@ -1069,11 +1096,12 @@ export class PartitionLog {
       const parts = writer.parts();
       const indexes = await parts.segment.ensureIndexes();
       await writeSwapManifest(this.fs, this.dir, writer.baseOffset, oldBases, this.pool.transient);
-      for (const source of sources) source.deleted = true;
+      // Before any old file is unlinked or renamed over: reads of the sources go on through held handles.
+      for (const source of sources) await this.retireSegment(source);
       await applySwap(this.fs, this.dir, writer.baseOffset, oldBases, (path) => this.pool.forget(path));
       this.ctx.indexCache.remove(parts.segment);
       const adopted = LogSegment.fromParts(this.ctx, writer.baseOffset, parts.sizeBytes, parts.nextOffset, indexes.index, indexes.timeIndex);
-      this.segments = [...segments.slice(0, first), adopted, ...segments.slice(first + sources.length)];
+      this.views.publish([...segments.slice(0, first), adopted, ...segments.slice(first + sources.length)]);
       const bytes = sources.reduce((n, s) => n + s.sizeBytes, 0);
       this.emitDeleted("compaction", sources, bytes);
     });

@@ -8,7 +8,8 @@
  *   1. The cleaner writes `<B>.log.cleaned`, `<B>.index.cleaned`, `<B>.timeindex.cleaned`
  *      (B = base offset of the first old segment) and fdatasyncs all three.
  *   2. `swap-manifest` is written atomically (tmp + fdatasync + rename + fsync dir), listing B
- *      and the base offsets of the old segments. THIS IS THE COMMIT POINT.
+ *      and the base offsets of the old segments. THIS IS THE COMMIT POINT. The old segments are
+ *      then retired (segment.ts): reads still using them go on through held handles.
  *   3. The old segments other than B are unlinked; each `.cleaned` file is renamed over its
  *      final name (replacing B's old files atomically); the directory is fsynced.
  *   4. `swap-manifest` is unlinked and the directory fsynced.
@@ -152,12 +153,16 @@ export async function writeSwapManifest(fs: StorageFs, dir: string, newBase: num
 
 /** Steps 3 and 4, idempotent: used by the live swap and by recovery. */
 export async function applySwap(fs: StorageFs, dir: string, newBase: number, oldBases: readonly number[], forget: (path: string) => void): Promise<void> {
+  // Names are forgotten before and after each unlink or rename, so no handle opened on what a
+  // name meant before stays cached under it (the live swap retires the old segments first, so
+  // no read opens these names meanwhile; this keeps any other user safe too).
   for (const oldBase of oldBases) {
     if (oldBase === newBase) continue;
     for (const kind of KINDS) {
       const path = joinPath(dir, segmentFileName(oldBase, kind));
       forget(path);
       await unlinkIfExists(fs, path);
+      forget(path);
     }
   }
   for (const kind of KINDS) {
@@ -166,6 +171,8 @@ export async function applySwap(fs: StorageFs, dir: string, newBase: number, old
     forget(from);
     forget(to);
     if ((await fs.stat(from)) !== undefined) await fs.rename(from, to);
+    forget(from);
+    forget(to);
   }
   await fs.fsyncDir(dir);
   await unlinkIfExists(fs, joinPath(dir, SWAP_MANIFEST_FILE));

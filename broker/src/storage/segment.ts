@@ -12,14 +12,23 @@
  *   a damaged index is rebuilt from the log, never used.
  * - Every batch a read returns has passed its CRC check (STYLE.md habit 6).
  *
- * The segment does no locking: `PartitionLog` serializes every mutation (append, truncate,
- * finalize) through its queue; reads may run concurrently and use `generation` to notice a
- * truncation that happened under them.
+ * Concurrency: `PartitionLog` serializes every mutation (append, truncate, finalize, retire)
+ * through its queue; reads run beside them and must never see bytes change under them:
+ * - Truncation waits for the reads of this segment already running, and reads that arrive
+ *   meanwhile wait for it (`truncateAt`): truncations are rare (a Raft conflict) and short.
+ * - A segment leaving the log is `retire`d before its files are unlinked or renamed over (a
+ *   compaction swap reuses its base's names at once). If reads can still reach it, retiring
+ *   first opens a handle on its log file, and from then on every read of the segment goes
+ *   through that handle (the inode outlives its names, as on Linux); reads never open a
+ *   retired segment's files by name, which may by then belong to its replacement.
+ *   `releaseRetainedFile` closes the handle after the last such read. These handles are outside
+ *   the file pool's bound: at most one per segment removed while a read that began before the
+ *   removal still runs (a read is short: one segment, at most its byte budget).
  */
 import { CorruptRecordError, SluiceError, assert, validateBatch } from "@sluice/protocol";
 import { checkHeaderAt, walkBatches, type BatchSummary, type ReadAt, type WalkItem } from "./batch-scan.js";
 import type { FileHandlePool } from "./fs/file-pool.js";
-import { isNotFound, joinPath } from "./fs/storage-fs.js";
+import { FsError, isNotFound, joinPath, type StorageFile } from "./fs/storage-fs.js";
 import { MAX_MESSAGE_BYTES_MAX, SCAN_CHUNK_BYTES } from "./limits.js";
 import type { IndexCache } from "./index-cache.js";
 import { OffsetIndex } from "./offset-index.js";
@@ -114,13 +123,21 @@ export class LogSegment {
   indexesDirty = false;
   /** When the segment took its first append (segment.ms counts from here). */
   rollStartMs: number | undefined;
-  /** Bumped by every truncation, so concurrent readers can tell their bytes changed. */
+  /** Bumped by every truncation, so a clean can tell its source changed (the swap is then refused). */
   generation = 0;
   /** Group-commit bookkeeping: write sequence of the last write, and the last sequence synced. */
   lastWriteSeq = 0;
   syncedSeq = 0;
-  /** Set once the files are unlinked (a sync racing the deletion then has nothing to do). */
-  deleted = false;
+  /** Out of the log: its files are gone or going (a sync racing the deletion has nothing to do). */
+  retired = false;
+  /** The log file, held open for reads that can still reach this segment after it retired. */
+  private retainedLog: StorageFile | undefined;
+  /** Bumped when the segment retires: a file opened by name before that may no longer be this segment's. */
+  private fileEpoch = 0;
+  /** Reads (`read`, `findByTimestamp`) running now, and the truncation they hold up, if any. */
+  private activeReads = 0;
+  private truncating: Promise<void> | undefined;
+  private readsDrained: (() => void) | undefined;
 
   private readonly readAt: ReadAt;
 
@@ -135,8 +152,30 @@ export class LogSegment {
     this.indexPath = joinPath(ctx.dir, segmentFileName(baseOffset, "index") + suffix);
     this.timeIndexPath = joinPath(ctx.dir, segmentFileName(baseOffset, "timeindex") + suffix);
     this.size = sizeBytes;
-    this.readAt = (buffer, offset, length, position) =>
-      this.ctx.pool.use(this.logPath, "write", (file) => file.read(buffer, offset, length, position));
+    this.readAt = (buffer, offset, length, position) => this.readLog(buffer, offset, length, position);
+  }
+
+  /**
+   * Reads this segment's log file: by name through the pool while the segment is live, through
+   * the retained handle once it retired. A read by name that the retirement overtook is redone
+   * through the handle (its bytes may be the replacement's); a retired segment without a handle
+   * is one no read can reach, so it reads as gone.
+   */
+  private async readLog(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    // Goes round at most once more: a segment retires once.
+    for (;;) {
+      if (this.retainedLog !== undefined) return this.retainedLog.read(buffer, offset, length, position);
+      if (this.retired) throw new FsError("ENOENT", `${this.logPath} was deleted`);
+      const epoch = this.fileEpoch;
+      let n: number | undefined;
+      try {
+        n = await this.ctx.pool.use(this.logPath, "write", async (file) => (this.fileEpoch === epoch ? file.read(buffer, offset, length, position) : undefined));
+      } catch (error) {
+        if (this.fileEpoch !== epoch) continue;
+        throw error;
+      }
+      if (n !== undefined && this.fileEpoch === epoch) return n;
+    }
   }
 
   /** Creates an empty segment file (emptying a stale one left by a crash). */
@@ -210,7 +249,7 @@ export class LogSegment {
       const timeIndex = this.timeIndex;
       // Another segment's touch may have evicted these between the load and here: load again.
       if (index === undefined || timeIndex === undefined) continue;
-      if (!this.deleted) this.ctx.indexCache?.touch(this, this.indexMemoryBytes());
+      if (!this.retired) this.ctx.indexCache?.touch(this, this.indexMemoryBytes());
       return { index, timeIndex };
     }
   }
@@ -235,6 +274,12 @@ export class LogSegment {
   }
 
   private async loadIndexes(): Promise<void> {
+    const epoch = this.fileEpoch;
+    // A retired segment's index files may already be its replacement's: rebuild from the log it reads.
+    if (this.retired) {
+      await this.rebuildIndexes();
+      return;
+    }
     const [indexBytes, timeBytes] = [await this.readSmallFile(this.indexPath), await this.readSmallFile(this.timeIndexPath)];
     const index = indexBytes === undefined ? undefined : OffsetIndex.fromBuffer(indexBytes, this.size);
     const timeIndex = timeBytes === undefined ? undefined : TimeIndex.fromBuffer(timeBytes);
@@ -248,7 +293,7 @@ export class LogSegment {
       const check = checkHeaderAt(header, 0, got, last.position, this.size - last.position);
       sane = check.kind === "ok" && check.batch.baseOffset === this.baseOffset + last.relativeOffset;
     }
-    if (sane && index !== undefined && timeIndex !== undefined) {
+    if (sane && index !== undefined && timeIndex !== undefined && this.fileEpoch === epoch) {
       this.index = index;
       this.timeIndex = timeIndex;
       const lastTime = timeIndex.lastEntry();
@@ -265,18 +310,20 @@ export class LogSegment {
     await this.rebuildIndexes();
     // Write the rebuilt indexes back so the next open (and the index cache) can use the files.
     try {
-      await this.writeIndexFiles();
+      await this.writeIndexFiles(epoch);
     } catch {
       // Still correct in memory; the files are rebuilt again next time.
     }
   }
 
-  private async writeIndexFiles(): Promise<void> {
-    if (this.index === undefined || this.timeIndex === undefined) return;
+  /** Writes both index files, unless the segment retires first (its names are then not its own). */
+  private async writeIndexFiles(epoch = this.fileEpoch): Promise<void> {
+    if (this.index === undefined || this.timeIndex === undefined || this.retired) return;
     const indexBytes = this.index.toBuffer();
     const timeBytes = this.timeIndex.toBuffer();
-    await writeIndexFile(this.ctx.pool, this.indexPath, indexBytes);
-    await writeIndexFile(this.ctx.pool, this.timeIndexPath, timeBytes);
+    const stillOurs = (): boolean => this.fileEpoch === epoch;
+    if (!(await writeIndexFile(this.ctx.pool, this.indexPath, indexBytes, stillOurs))) return;
+    if (!(await writeIndexFile(this.ctx.pool, this.timeIndexPath, timeBytes, stillOurs))) return;
     this.indexesDirty = false;
   }
 
@@ -335,7 +382,7 @@ export class LogSegment {
   async largestTimestampMs(): Promise<number> {
     if (this.maxTimestampKnown) return this.maxTimestamp;
     if (this.cachedLargestTimestamp !== undefined) return this.cachedLargestTimestamp;
-    const bytes = await this.readSmallFile(this.timeIndexPath);
+    const bytes = this.retired ? undefined : await this.readSmallFile(this.timeIndexPath);
     if (bytes !== undefined && bytes.byteLength >= TIME_INDEX_ENTRY_BYTES && bytes.byteLength % TIME_INDEX_ENTRY_BYTES === 0) {
       const ts = Number(bytes.readBigInt64BE(bytes.byteLength - TIME_INDEX_ENTRY_BYTES));
       if (Number.isSafeInteger(ts)) {
@@ -389,8 +436,45 @@ export class LogSegment {
     return lastOffset - this.baseOffset <= INT32_MAX;
   }
 
+  /** Makes the log file's bytes durable; nothing to do once the segment retired (its bytes are going). */
   async datasync(): Promise<void> {
+    if (this.retired) return;
     await this.ctx.pool.use(this.logPath, "write", (file) => file.datasync());
+  }
+
+  // ---- reads against truncation ------------------------------------------------------------
+
+  /** Runs a read of this segment's bytes, after any truncation in progress and before any that comes later. */
+  private async reading<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.truncating !== undefined) await this.truncating;
+    this.activeReads++;
+    try {
+      return await fn();
+    } finally {
+      this.activeReads--;
+      if (this.activeReads === 0) this.readsDrained?.();
+    }
+  }
+
+  /** Runs a truncation once the reads already running end; reads arriving meanwhile wait for it. */
+  private async exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    assert(this.truncating === undefined, "one truncation of a segment at a time");
+    let done: () => void = () => undefined;
+    this.truncating = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    try {
+      if (this.activeReads > 0) {
+        await new Promise<void>((resolve) => {
+          this.readsDrained = resolve;
+        });
+      }
+      this.readsDrained = undefined;
+      return await fn();
+    } finally {
+      this.truncating = undefined;
+      done();
+    }
   }
 
   // ---- read ------------------------------------------------------------------------------
@@ -403,7 +487,11 @@ export class LogSegment {
    * Throws CorruptRecordError when the first batch to return is damaged; a damaged later batch
    * just ends the result (the next read reports it).
    */
-  async read(offset: number, maxBytes: number, maxOffset: number, lookaheadBytes: number, scratch?: Buffer): Promise<SegmentRead | undefined> {
+  read(offset: number, maxBytes: number, maxOffset: number, lookaheadBytes: number, scratch?: Buffer): Promise<SegmentRead | undefined> {
+    return this.reading(() => this.readBatches(offset, maxBytes, maxOffset, lookaheadBytes, scratch));
+  }
+
+  private async readBatches(offset: number, maxBytes: number, maxOffset: number, lookaheadBytes: number, scratch?: Buffer): Promise<SegmentRead | undefined> {
     const { index } = await this.ensureIndexes();
     const size = this.size;
     const entry = index.lookup(offset - this.baseOffset);
@@ -524,16 +612,18 @@ export class LogSegment {
    * The first batch with maxTimestamp >= `timestampMs` and lastOffset >= `minOffset`, via the
    * time index then a header walk.
    */
-  async findByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
-    const { index, timeIndex } = await this.ensureIndexes();
-    const timeEntry = timeIndex.lastBefore(timestampMs);
-    const fromOffset = Math.max(timeEntry === undefined ? 0 : timeEntry.relativeOffset, minOffset - this.baseOffset);
-    const from = index.lookup(fromOffset)?.position ?? 0;
-    for await (const item of walkBatches(this.readAt, { from, to: this.size, chunkBytes: LOOKUP_CHUNK_BYTES, withBodies: false })) {
-      if (item.kind !== "batch") throw this.walkProblem(item);
-      if (item.batch.maxTimestampMs >= timestampMs && item.batch.lastOffset >= minOffset) return item.batch;
-    }
-    return undefined;
+  findByTimestamp(timestampMs: number, minOffset: number): Promise<BatchSummary | undefined> {
+    return this.reading(async () => {
+      const { index, timeIndex } = await this.ensureIndexes();
+      const timeEntry = timeIndex.lastBefore(timestampMs);
+      const fromOffset = Math.max(timeEntry === undefined ? 0 : timeEntry.relativeOffset, minOffset - this.baseOffset);
+      const from = index.lookup(fromOffset)?.position ?? 0;
+      for await (const item of walkBatches(this.readAt, { from, to: this.size, chunkBytes: LOOKUP_CHUNK_BYTES, withBodies: false })) {
+        if (item.kind !== "batch") throw this.walkProblem(item);
+        if (item.batch.maxTimestampMs >= timestampMs && item.batch.lastOffset >= minOffset) return item.batch;
+      }
+      return undefined;
+    });
   }
 
   // ---- truncate, recover, finalize -------------------------------------------------------
@@ -541,8 +631,13 @@ export class LogSegment {
   /**
    * Cuts the file at `position` (a batch boundary found by `findBatch`), whose preceding batch
    * ends at `nextOffset`; makes the cut durable and fixes the indexes and the largest timestamp.
+   * Waits for the reads of this segment already running (see the module comment).
    */
-  async truncateAt(position: number, nextOffset: number): Promise<number> {
+  truncateAt(position: number, nextOffset: number): Promise<number> {
+    return this.exclusively(() => this.cutAt(position, nextOffset));
+  }
+
+  private async cutAt(position: number, nextOffset: number): Promise<number> {
     const { index, timeIndex } = await this.ensureIndexes();
     this.indexesDirty = true;
     const removed = this.size - position;
@@ -642,18 +737,50 @@ export class LogSegment {
     if (this.indexesDirty) await this.writeIndexFiles();
   }
 
-  /** Detaches and unlinks the segment's files (the log first: an index without a log is cleaned up on open). */
-  async deleteFiles(): Promise<void> {
-    this.deleted = true;
+  /**
+   * Takes the segment out of the log before its files are unlinked or renamed over. With
+   * `keepReadable` (reads can still reach it) its log file is first opened, and reads go on
+   * through that handle until `releaseRetainedFile`. Idempotent.
+   */
+  async retire(keepReadable: boolean): Promise<void> {
+    if (this.retired) return;
+    let retained: StorageFile | undefined;
+    if (keepReadable) {
+      try {
+        retained = await this.ctx.pool.fs.open(this.logPath, "read");
+      } catch (error) {
+        // Already gone (a deletion that failed half way and is being redone): nothing left to keep.
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    // From here no read opens these names again; a read that opened one before goes through `retained`.
+    this.retainedLog = retained;
+    this.retired = true;
+    this.fileEpoch++;
     this.ctx.indexCache?.remove(this);
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) this.ctx.pool.forget(path);
+  }
+
+  /** Closes the handle `retire` kept, once no read can use it. */
+  async releaseRetainedFile(): Promise<void> {
+    const retained = this.retainedLog;
+    if (retained === undefined) return;
+    this.retainedLog = undefined;
+    await retained.close();
+  }
+
+  /** Retires the segment (if not already) and unlinks its files (the log first: an index without a log is cleaned up on open). */
+  async deleteFiles(): Promise<void> {
+    await this.retire(false);
     const { pool } = this.ctx;
     for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
-      pool.forget(path);
       try {
         await pool.fs.unlink(path);
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
+      // Nothing may stay cached under a name that no longer exists (a later file may take it).
+      pool.forget(path);
     }
   }
 
@@ -671,11 +798,16 @@ export class LogSegment {
   }
 }
 
-/** Writes a whole index file in place and makes it durable. */
-export async function writeIndexFile(pool: FileHandlePool, path: string, bytes: Buffer): Promise<void> {
-  await pool.use(path, "create", async (file) => {
+/**
+ * Writes a whole index file in place and makes it durable; with `stillOurs`, only if it holds
+ * once the file is open (false: nothing written).
+ */
+export async function writeIndexFile(pool: FileHandlePool, path: string, bytes: Buffer, stillOurs: () => boolean = () => true): Promise<boolean> {
+  return pool.use(path, "create", async (file) => {
+    if (!stillOurs()) return false;
     if (bytes.byteLength > 0) await file.write([bytes], 0);
     await file.truncate(bytes.byteLength);
     await file.datasync();
+    return true;
   });
 }
