@@ -44,6 +44,24 @@ export const CLUSTER_MISSING_REQUEUE_MS = 30_000;
 /** While a Cluster's brokers are not all ready, its status is refreshed at least this often. */
 export const CLUSTER_PROGRESS_REQUEUE_MS = 10_000;
 
+/**
+ * API discovery of monitoring.coreos.com/v1 (is the ServiceMonitor kind served?). A "served"
+ * answer is trusted this long: it only changes when the Prometheus Operator is uninstalled.
+ */
+export const SERVICE_MONITOR_SERVED_TTL_MS = 60_000;
+/**
+ * A "not served" answer is trusted only this long: long enough that a burst of reconciles shares
+ * one discovery request, short enough that a Cluster changed after the Prometheus Operator was
+ * installed gets its ServiceMonitor in that same pass.
+ */
+export const SERVICE_MONITOR_NOT_SERVED_TTL_MS = 5_000;
+/**
+ * A Cluster that asks for a ServiceMonitor the apiserver does not serve is looked at again this
+ * often, so installing the Prometheus Operator is noticed within a minute without touching the
+ * Cluster (one discovery request and one apply pass per such Cluster per minute).
+ */
+export const SERVICE_MONITOR_RECHECK_MS = 60_000;
+
 /** Admin calls from a reconcile: shorter than the SDK default so a dead cluster does not hold a worker for 30 s. */
 export const ADMIN_TIMEOUT_MS = 10_000;
 /** An Admin client unused this long is closed (its Cluster may be gone). */

@@ -2,11 +2,12 @@
 // install with the names, short names, printer columns and status subresource kubectl relies on;
 // valid resources are stored with their defaults; and the apiserver itself refuses what must
 // never reach the operator: shrinking partitions, changing the replication factor, cluster or
-// topic name, unknown or operator-owned config keys, values of the wrong shape, bad topic names,
-// bad enums, and malformed status conditions.
+// topic name, unknown or operator-owned config keys, values of the wrong shape, bad topic and
+// Cluster names, bad enums, and malformed status conditions.
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { topicConfigDefinitions } from "../../broker/src/metadata/topic-config.js";
+import { CLUSTER_NAME_LENGTH_MAX } from "../../operator/src/cluster/index.js";
 import { integerBrokerConfigKeys, operatorOwnedBrokerKeys, sampleBrokerConfigValue, userBrokerConfigKeys } from "../helm/crd-keys.js";
 import { apiRequest, type ApiResponse } from "./manifests.js";
 
@@ -275,6 +276,20 @@ describe("Cluster", () => {
     expect(typo.message).toContain('unknown field "spec.storage.sise"');
     refused(await create("clusters", { metadata: { name: fresh("no-replicas") }, spec: {} }), "spec.replicas: Required value");
     refused(await create("clusters", { metadata: { name: fresh("no-spec") } }), "spec: Required value");
+  });
+
+  it("refuses names that cannot name the Cluster's Services and Pod labels: DNS-1035 labels of at most 52 characters", async () => {
+    const longest = `c${"x".repeat(CLUSTER_NAME_LENGTH_MAX - 2)}9`;
+    expect(longest.length).toBe(52);
+    ok(await create("clusters", cluster(longest, {})));
+    refused(await create("clusters", cluster(`${longest}x`, {})), "metadata.name must be at most 52 characters");
+    // Valid resource names (DNS subdomains) that are not DNS-1035 labels: only the CEL rule refuses them.
+    for (const name of ["1events", "9", "ev.ents"]) {
+      refused(await create("clusters", cluster(name, {})), "metadata.name must be a DNS-1035 label");
+    }
+    // Upper case is refused by the apiserver's own name check (every resource name is lower case).
+    refused(await create("clusters", cluster("Events", {})), /metadata\.name: Invalid value: "Events"/);
+    ok(await create("clusters", cluster("a", {})));
   });
 
   it("lets storage grow but never shrink, and keeps the storage class fixed", async () => {

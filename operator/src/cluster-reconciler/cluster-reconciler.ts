@@ -9,9 +9,15 @@
  *
  * A spec the builder refuses (ClusterSpecError) or the apiserver refuses (4xx) is reported in
  * status (Ready=False, Degraded=True with the reason) and waits for a spec change; an apiserver
- * that cannot be reached (5xx, timeouts) is retried with backoff. A ServiceMonitor is applied
- * only when monitoring.coreos.com/v1 is served (API discovery, re-checked every
- * DISCOVERY_TTL_MS) and the spec asks for it.
+ * that cannot be reached (5xx, timeouts) is retried with backoff.
+ *
+ * A ServiceMonitor is applied only when the spec asks for it and monitoring.coreos.com/v1 is
+ * served (API discovery, no watch on CRDs: that would need cluster-wide read access to every
+ * CRD). A Cluster that asks for one the apiserver does not serve yet is requeued every
+ * SERVICE_MONITOR_RECHECK_MS, and "not served" is only trusted for
+ * SERVICE_MONITOR_NOT_SERVED_TTL_MS, so installing the Prometheus Operator is picked up within
+ * a minute, or at once by a change to the Cluster. Uninstalling it makes the ServiceMonitor apply
+ * answer 404: the pass is retried after discovering again, not reported as ApplyFailed.
  */
 import type { V1PersistentVolumeClaim, V1StatefulSet } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -25,20 +31,17 @@ import {
   type ClusterStatus,
   type ConditionInput,
 } from "../cluster/index.js";
-import { describeError, KubeApiError } from "../errors.js";
+import { describeError, isNotFound, KubeApiError } from "../errors.js";
 import type { KubeClient } from "../kube/kube-client.js";
 import { splitKey, type KubeObject, type ObjectKey } from "../kube/objects.js";
-import { resourceForKind, resources } from "../kube/resources.js";
-import { CLUSTER_PROGRESS_REQUEUE_MS } from "../limits.js";
+import { resourceForKind, resources, type ResourceType } from "../kube/resources.js";
+import { CLUSTER_PROGRESS_REQUEUE_MS, SERVICE_MONITOR_NOT_SERVED_TTL_MS, SERVICE_MONITOR_RECHECK_MS, SERVICE_MONITOR_SERVED_TTL_MS } from "../limits.js";
 import { isPaused } from "../runtime/annotations.js";
 import { findCondition, jsonEqual, setConditions } from "../runtime/conditions.js";
 import type { ReconcileResult, Reconciler } from "../runtime/controller.js";
 import type { EventRecorder } from "../runtime/events.js";
 import { isOwnedBy } from "../runtime/owner.js";
 import type { PartitionRebalancer } from "./rebalance.js";
-
-/** How long a "ServiceMonitor is (not) served" answer is trusted: installing the Prometheus Operator is noticed within a minute. */
-const DISCOVERY_TTL_MS = 60_000;
 
 export interface ClusterReconcilerDeps {
   readonly client: KubeClient;
@@ -118,7 +121,7 @@ export class ClusterReconciler implements Reconciler {
         const object = (child.kind === "StatefulSet" ? statefulSetToApply : child) as unknown as KubeObject;
         const resource = resourceForKind(object.apiVersion, object.kind);
         if (resource === undefined) throw new Error(`no resource type for ${object.apiVersion} ${object.kind}`);
-        const applied = await this.deps.client.apply(resource, object);
+        const applied = await this.applyChild(resource, object);
         if (object.kind === "StatefulSet") appliedStatefulSet = applied;
       }
       for (const unwanted of objects.unwanted) {
@@ -157,8 +160,27 @@ export class ClusterReconciler implements Reconciler {
       this.deps.events.record(cluster, "Normal", "ClusterReady", "Reconcile", `${status.readyBrokers ?? 0} brokers ready; bootstrap ${status.bootstrap ?? ""}`);
     }
     const settled = findCondition(status.conditions, "Ready")?.status === "True" && findCondition(status.conditions, "Progressing")?.status !== "True";
-    if (requeueAfterMs !== undefined) return { requeueAfterMs };
-    return settled ? {} : { requeueAfterMs: CLUSTER_PROGRESS_REQUEUE_MS };
+    let nextMs = requeueAfterMs ?? (settled ? undefined : CLUSTER_PROGRESS_REQUEUE_MS);
+    // Waiting for the Prometheus Operator: nothing else would wake a settled Cluster before the resync.
+    if (wantsUnservedServiceMonitor(objects)) nextMs = Math.min(nextMs ?? SERVICE_MONITOR_RECHECK_MS, SERVICE_MONITOR_RECHECK_MS);
+    return nextMs === undefined ? {} : { requeueAfterMs: nextMs };
+  }
+
+  /**
+   * Server-side apply of one child. A ServiceMonitor answered with 404 means the kind stopped
+   * being served (the Prometheus Operator was uninstalled) since discovery said it was: forget
+   * that answer and fail retriably, so the retry re-discovers instead of reporting ApplyFailed.
+   */
+  private async applyChild(resource: ResourceType, object: KubeObject): Promise<KubeObject> {
+    try {
+      return await this.deps.client.apply(resource, object);
+    } catch (error) {
+      if (resource === resources.serviceMonitor && isNotFound(error)) {
+        this.serviceMonitorServed = undefined;
+        throw new Error("monitoring.coreos.com/v1 ServiceMonitor is no longer served; discovering again", { cause: error });
+      }
+      throw error;
+    }
   }
 
   private async reportProblem(cluster: Cluster, live: KubeObject | undefined, reason: string, message: string, logger: Logger): Promise<ReconcileResult> {
@@ -177,8 +199,9 @@ export class ClusterReconciler implements Reconciler {
   }
 
   private async serviceMonitorAvailable(): Promise<boolean> {
-    const nowMs = Date.now();
-    if (this.serviceMonitorServed !== undefined && nowMs - this.serviceMonitorServed.checkedMs < DISCOVERY_TTL_MS) return this.serviceMonitorServed.value;
+    const nowMs = this.now().getTime();
+    const cached = this.serviceMonitorServed;
+    if (cached !== undefined && nowMs - cached.checkedMs < (cached.value ? SERVICE_MONITOR_SERVED_TTL_MS : SERVICE_MONITOR_NOT_SERVED_TTL_MS)) return cached.value;
     let value = false;
     try {
       const list = await this.deps.client.discover("monitoring.coreos.com/v1");
@@ -191,4 +214,9 @@ export class ClusterReconciler implements Reconciler {
     this.serviceMonitorServed = { value, checkedMs: nowMs };
     return value;
   }
+}
+
+/** The spec asks for a ServiceMonitor but the apiserver does not serve the kind (yet). */
+function wantsUnservedServiceMonitor(objects: ClusterObjects): boolean {
+  return objects.spec.metrics.enabled && objects.spec.metrics.serviceMonitor && objects.serviceMonitor === undefined;
 }
