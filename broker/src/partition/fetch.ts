@@ -11,6 +11,13 @@
  *    at least `minBytes` new visible bytes, or for `maxWaitMs`, or for `abort` (shutdown, topic
  *    deletion); then read again and answer.
  *
+ * No lost wake-ups: appends may land while the first pass is still reading (every read awaits
+ * the disk), before any listener exists. Each read therefore returns the partition's
+ * `visibleBytes` mark taken with its high watermark; before waiting, the bytes that became
+ * visible above those marks count as already seen, and a partition deleted meanwhile ends the
+ * wait at once. That check and the listener registration run in one synchronous stretch, so no
+ * append can fall between them.
+ *
  * Invariants: nothing at or above a high watermark is ever returned (Partition.read); every
  * listener and timer registered by a fetch is removed before it answers. With a read-buffer pool,
  * an outcome's `readBuffer` is the pooled buffer its records may view: the caller gives it back
@@ -70,14 +77,22 @@ export async function fetchPartitions(
   if (!shouldWait(first, options)) return first.outcomes;
   if (options.readBuffers !== undefined) giveBackReadBuffers(first.outcomes, options.readBuffers);
 
-  const partitions = new Set<Partition>();
-  for (const spec of specs) {
-    const found = lookup(spec.topic, spec.partition);
-    if (!(found instanceof SluiceError)) partitions.add(found);
-  }
   const needed = options.minBytes - first.totalBytes;
-  await waitForBytes([...partitions], needed, options);
+  if (bytesVisibleSince(first.marks) < needed) await waitForBytes([...first.marks.keys()], needed, options);
   return (await readAll(lookup, specs, options.maxBytes, options.readBuffers)).outcomes;
+}
+
+/**
+ * Bytes that became visible on the partitions after the first pass took their marks; Infinity
+ * when one was deleted meanwhile (its wake-up already happened: answer now, the re-read reports it).
+ */
+function bytesVisibleSince(marks: ReadonlyMap<Partition, number>): number {
+  let bytes = 0;
+  for (const [partition, mark] of marks) {
+    if (partition.isDeleted) return Infinity;
+    bytes += partition.visibleBytes - mark;
+  }
+  return bytes;
 }
 
 /** Returns the outcomes' pooled read buffers; their records must not be read afterwards. */
@@ -89,6 +104,8 @@ interface ReadAllResult {
   readonly outcomes: FetchPartitionOutcome[];
   readonly totalBytes: number;
   readonly anyError: boolean;
+  /** Each partition found, with its `visibleBytes` when the pass read it (the lowest if named twice). */
+  readonly marks: Map<Partition, number>;
 }
 
 function shouldWait(result: ReadAllResult, options: FetchOptions): boolean {
@@ -100,6 +117,11 @@ function shouldWait(result: ReadAllResult, options: FetchOptions): boolean {
 
 async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], maxBytes: number, pool: ReadBufferPool | undefined): Promise<ReadAllResult> {
   const outcomes: FetchPartitionOutcome[] = [];
+  const marks = new Map<Partition, number>();
+  const mark = (partition: Partition, visibleBytes: number): void => {
+    const earlier = marks.get(partition);
+    marks.set(partition, earlier === undefined ? visibleBytes : Math.min(earlier, visibleBytes));
+  };
   let totalBytes = 0;
   let anyError = false;
   for (const spec of specs) {
@@ -119,6 +141,7 @@ async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], 
     }
     const left = maxBytes - totalBytes;
     if (left <= 0) {
+      mark(found, found.visibleBytes);
       outcomes.push({ ...base, error: null, highWatermark: found.highWatermark, logStartOffset: found.logStartOffset, records: empty });
       continue;
     }
@@ -127,6 +150,7 @@ async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], 
     const leased = pool !== undefined && budget <= PARTITION_FETCH_BYTES_DEFAULT ? pool.take() : undefined;
     try {
       const read = await found.read(spec.fetchOffset, budget, leased);
+      mark(found, read.visibleBytesMark);
       // Over budget is allowed for the first non-empty partition only.
       const records = totalBytes > 0 && read.records.length > left ? empty : read.records;
       totalBytes += records.length;
@@ -143,7 +167,7 @@ async function readAll(lookup: PartitionLookup, specs: readonly PreparedSpec[], 
       outcomes.push(failed(error, found.isDeleted ? -1 : found.highWatermark, found.isDeleted ? -1 : found.logStartOffset));
     }
   }
-  return { outcomes, totalBytes, anyError };
+  return { outcomes, totalBytes, anyError, marks };
 }
 
 /** Resolves when `neededBytes` new bytes became visible on the partitions, on timeout, or on abort. */

@@ -17,8 +17,9 @@
  * covers bytes a crash could lose under `always`. Fetches never read at or above it.
  *
  * Invariants: `highWatermark <= log.logEndOffset`; listeners are called after every advance with
- * the number of bytes that became visible; a deleted partition refuses everything with
- * UNKNOWN_TOPIC_OR_PARTITION.
+ * the number of bytes that became visible, and `visibleBytes` (bytes made visible since the
+ * partition was opened) grows by the same amount first; a deleted partition refuses everything
+ * with UNKNOWN_TOPIC_OR_PARTITION.
  */
 import { OffsetOutOfRangeError, SluiceError, assert } from "@sluice/protocol";
 import type { TopicConfig } from "../metadata/topic-config.js";
@@ -41,6 +42,11 @@ export interface PartitionReadResult {
   readonly records: Buffer;
   readonly highWatermark: number;
   readonly logStartOffset: number;
+  /**
+   * `visibleBytes` when the read took its high watermark: any growth of `visibleBytes` past this
+   * mark is data the read did not see (a long poll counts it as new without a listener).
+   */
+  readonly visibleBytesMark: number;
 }
 
 /** Called with the number of bytes that just became visible below the high watermark. */
@@ -48,6 +54,7 @@ export type WatermarkListener = (newBytes: number) => void;
 
 export class Partition {
   private hwm: number;
+  private visible = 0;
   private readonly listeners = new Set<WatermarkListener>();
   private deleted = false;
 
@@ -67,6 +74,10 @@ export class Partition {
   }
   get logStartOffset(): number {
     return this.log.logStartOffset;
+  }
+  /** Bytes that became visible (moved below the high watermark) since this partition was opened. */
+  get visibleBytes(): number {
+    return this.visible;
   }
   get logEndOffset(): number {
     return this.log.logEndOffset;
@@ -119,9 +130,10 @@ export class Partition {
     const end = this.log.logEndOffset;
     if (offset < start || offset > end) throw new OffsetOutOfRangeError(offset, start, end);
     const hwm = this.hwm;
-    if (offset >= hwm) return { records: Buffer.alloc(0), highWatermark: hwm, logStartOffset: start };
+    const visibleBytesMark = this.visible;
+    if (offset >= hwm) return { records: Buffer.alloc(0), highWatermark: hwm, logStartOffset: start, visibleBytesMark };
     const { records } = await this.log.read(offset, maxBytes, hwm, buffer);
-    return { records, highWatermark: hwm, logStartOffset: this.log.logStartOffset };
+    return { records, highWatermark: hwm, logStartOffset: this.log.logStartOffset, visibleBytesMark };
   }
 
   /** First offset at or after `timestampMs` below the high watermark, or null. */
@@ -153,6 +165,7 @@ export class Partition {
     assert(next <= this.log.logEndOffset, `high watermark ${next} beyond log end ${this.log.logEndOffset}`);
     if (next <= this.hwm) return;
     this.hwm = next;
+    this.visible += newBytes;
     this.wake(newBytes);
   }
 
