@@ -7,13 +7,12 @@ import fc from "fast-check";
 import { BATCH_HEADER_BYTES, CompressionCodec, encodeRecordBatch, type RecordInput } from "@sluice/protocol";
 import { APPENDED_CLOSED_FULL, APPENDED_NEW_BATCH, estimateRecordBytes, ProducerBatch, RecordAccumulator } from "./accumulator.js";
 
-const noop = (): void => undefined;
 const record = (bytes: number, timestamp = 1_000): RecordInput => ({ key: null, value: Buffer.alloc(bytes, 1), timestamp });
 
 function appendN(acc: RecordAccumulator, topic: string, partition: number, n: number, bytes: number, nowMs: number): void {
   for (let i = 0; i < n; i++) {
     const r = record(bytes);
-    acc.append(topic, partition, r, estimateRecordBytes(r), noop, noop, nowMs);
+    acc.append(topic, partition, r, estimateRecordBytes(r), nowMs);
   }
 }
 
@@ -25,7 +24,7 @@ describe("RecordAccumulator", () => {
     const perBatch = Math.floor((1000 - BATCH_HEADER_BYTES) / size); // 6
     let closedFull = 0;
     for (let i = 0; i < perBatch + 1; i++) {
-      if ((acc.append("t", 0, r, size, noop, noop, 0) & APPENDED_CLOSED_FULL) !== 0) closedFull++;
+      if ((acc.append("t", 0, r, size, 0) & APPENDED_CLOSED_FULL) !== 0) closedFull++;
     }
     expect(closedFull).toBe(1);
     expect(acc.size).toBe(2);
@@ -59,7 +58,7 @@ describe("RecordAccumulator", () => {
     const acc = new RecordAccumulator({ batchBytes: 200, lingerMs: 1_000, compressed: false });
     appendN(acc, "t", 0, 1, 10, 0);
     const big = record(1_000);
-    const flags = acc.append("t", 0, big, estimateRecordBytes(big), noop, noop, 0);
+    const flags = acc.append("t", 0, big, estimateRecordBytes(big), 0);
     expect(flags).toBe(APPENDED_NEW_BATCH | APPENDED_CLOSED_FULL);
     expect(acc.queue("t", 0).batches.map((b) => b.recordCount)).toEqual([1, 1]);
   });
@@ -172,7 +171,7 @@ describe("RecordAccumulator", () => {
           timestamp: r.timestamp,
         }));
         const acc = new RecordAccumulator({ batchBytes: 16 * 1024 * 1024, lingerMs: 0, compressed: codec !== CompressionCodec.none });
-        for (const r of records) acc.append("t", 0, r, estimateRecordBytes(r), noop, noop, 0);
+        for (const r of records) acc.append("t", 0, r, estimateRecordBytes(r), 0);
         const encoded = encodeRecordBatch({ records, compression: codec });
         expect(encoded.length).toBeLessThanOrEqual(acc.queue("t", 0).batches[0]!.estimatedBytes);
       }),

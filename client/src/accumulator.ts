@@ -33,8 +33,11 @@ export interface RecordMetadata {
   readonly timestamp: number;
 }
 
-export type Resolve = (metadata: RecordMetadata) => void;
-export type Reject = (error: Error) => void;
+/**
+ * How a batch ended, for each of its records by index: the record's metadata, or (thrown) the
+ * error that failed it.
+ */
+export type BatchOutcome = (index: number) => RecordMetadata;
 
 /** An upper bound of one record's encoded size in a batch (before compression). */
 export function estimateRecordBytes(record: RecordInput): number {
@@ -48,14 +51,25 @@ export function estimateRecordBytes(record: RecordInput): number {
   return bytes;
 }
 
+/**
+ * One batch of one partition. Its records' promises hang on the batch's single `outcome`
+ * promise instead of each holding a resolve/reject pair: a record costs one derived promise,
+ * which matters because every record in flight survives young-generation collections until it
+ * is acknowledged. `deliveryOfNextRecord()` is called once per record, in append order, and
+ * nothing else attaches `takeNext`; reactions to one promise run in the order they were added
+ * (ECMAScript TriggerPromiseReactions), so the k-th reaction is record k's.
+ */
 export class ProducerBatch {
   /** The records until the batch is encoded; then emptied (the bytes hold them, see `encoded`). */
   records: RecordInput[] = [];
   /** Each record's timestamp, by index (kept after encoding, for the acknowledgements). */
   readonly timestamps: number[] = [];
-  /** Each record's promise callbacks, by index (kept apart: no per-record wrapper object). */
-  readonly resolves: Resolve[] = [];
-  readonly rejects: Reject[] = [];
+  recordCount = 0;
+  /** Fulfilled once, when the batch is acknowledged or fails for good; never rejected. */
+  readonly outcome: Promise<BatchOutcome>;
+  /** Fulfils `outcome` (later calls do nothing). */
+  readonly settle: (outcome: BatchOutcome) => void;
+  private readonly takeNext: (outcome: BatchOutcome) => RecordMetadata;
   /** Upper bound of the encoded size; starts at the header (plus codec overhead). */
   estimatedBytes: number;
   /** Buffer-pool bytes this batch holds; released when the batch completes. */
@@ -66,6 +80,12 @@ export class ProducerBatch {
   attempts = 0;
   /** The encoded RecordBatch, built once on first send and reused by retries. */
   encoded: Buffer | undefined = undefined;
+  /** The reusable buffer `encoded` is a view of, while the batch holds it (batch-buffer-pool.ts). */
+  pooledBuffer: Buffer | undefined = undefined;
+  /** Produce requests carrying this batch that have not been serialized yet. */
+  framesUnencoded = 0;
+  /** Acknowledged or failed for good. */
+  finished = false;
   lastError: unknown = undefined;
 
   constructor(
@@ -75,10 +95,19 @@ export class ProducerBatch {
     compressed: boolean,
   ) {
     this.estimatedBytes = BATCH_HEADER_BYTES + (compressed ? COMPRESSION_OVERHEAD_BYTES_MAX : 0);
+    let settle: ((outcome: BatchOutcome) => void) | undefined;
+    this.outcome = new Promise<BatchOutcome>((resolve) => {
+      settle = resolve;
+    });
+    assert(settle !== undefined);
+    this.settle = settle;
+    let next = 0;
+    this.takeNext = (outcome) => outcome(next++);
   }
 
-  get recordCount(): number {
-    return this.resolves.length;
+  /** The promise of the record just appended (call once per record, in append order). */
+  deliveryOfNextRecord(): Promise<RecordMetadata> {
+    return this.outcome.then(this.takeNext);
   }
 }
 
@@ -146,8 +175,8 @@ export class RecordAccumulator {
     return queue;
   }
 
-  /** Adds a record to its partition's open batch; returns APPENDED_* flags. */
-  append(topic: string, partition: number, record: RecordInput, recordBytes: number, resolve: Resolve, reject: Reject, nowMs: number): number {
+  /** Adds a record to its partition's open batch (then `newestBatch`); returns APPENDED_* flags. */
+  append(topic: string, partition: number, record: RecordInput, recordBytes: number, nowMs: number): number {
     const queue = this.queue(topic, partition);
     let batch = queue.batches[queue.batches.length - 1];
     let flags = 0;
@@ -164,8 +193,7 @@ export class RecordAccumulator {
     }
     batch.records.push(record);
     batch.timestamps.push(record.timestamp ?? nowMs);
-    batch.resolves.push(resolve);
-    batch.rejects.push(reject);
+    batch.recordCount++;
     batch.estimatedBytes += recordBytes;
     batch.reservedBytes += recordBytes;
     if (batch.estimatedBytes >= this.options.batchBytes) {
@@ -175,6 +203,14 @@ export class RecordAccumulator {
       this.options.onFull?.(batch);
     }
     return flags;
+  }
+
+  /** The batch the last `append` to this partition put its record in. */
+  newestBatch(topic: string, partition: number): ProducerBatch {
+    const batches = this.queue(topic, partition).batches;
+    const newest = batches[batches.length - 1];
+    assert(newest !== undefined, "append leaves a batch in its partition's queue");
+    return newest;
   }
 
   /**

@@ -6,6 +6,7 @@
  * | producer.ts          | Producer: batching, linger, compression, partitioning, retries       |
  * | accumulator.ts       | per-partition batch queues (pure; time is an argument)               |
  * | buffer-pool.ts       | the producer's memory budget and back-pressure                       |
+ * | batch-buffer-pool.ts | reused output buffers for the producer's full record batches         |
  * | partitioner.ts       | Kafka's murmur2 key partitioner and the sticky null-key partitioner  |
  * | produce-transport.ts | pipelined ProduceStream (with unary fallback)                        |
  * | consumer.ts          | Consumer: assign, seek, pipelined fetches, for-await iteration       |

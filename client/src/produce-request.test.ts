@@ -1,6 +1,7 @@
 // Proves the producer's hand-written ProduceRequest encoder produces bytes that protobufjs
 // (the broker's decoder) reads back as the same request, for arbitrary field values, including
-// negative acks and several batches per partition.
+// negative acks and several batches per partition; and that `onEncoded` runs only once the
+// batches are copied (the producer reuses their buffers after it).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadProtos } from "@sluice/protocol";
@@ -46,5 +47,23 @@ describe("encodeProduceFrame", () => {
     const frame: ProduceFrame = { correlationId: 7, acks: -1, timeoutMs: 30_000, topics: [{ topic: "t", partitions: [{ partition: 2, batches: [Buffer.from([1, 2]), Buffer.from([3])] }] }] };
     const reference = service.ProduceStream.requestSerialize({ correlationId: 7, acks: -1, timeoutMs: 30_000, topics: [{ topic: "t", partitions: [{ partition: 2, records: Buffer.from([1, 2, 3]) }] }] });
     expect(encodeProduceFrame(frame)).toEqual(reference);
+  });
+
+  it("calls onEncoded once the batches are copied: overwriting them then changes nothing encoded", () => {
+    const batches = [Buffer.from([1, 2]), Buffer.from([3])];
+    let calls = 0;
+    const frame: ProduceFrame = {
+      correlationId: 7,
+      acks: -1,
+      timeoutMs: 30_000,
+      topics: [{ topic: "t", partitions: [{ partition: 2, batches }] }],
+      onEncoded: () => {
+        calls++;
+        for (const batch of batches) batch.fill(0xff);
+      },
+    };
+    const decoded = service.ProduceStream.requestDeserialize(encodeProduceFrame(frame));
+    expect(calls).toBe(1);
+    expect([...decoded.topics[0]!.partitions[0]!.records]).toEqual([1, 2, 3]);
   });
 });

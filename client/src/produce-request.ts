@@ -15,7 +15,8 @@
  *       0x08 partition varint  | 0x12 records (the batches, back to back)
  *
  * Invariants: the output decodes with protobufjs to the same request (produce-request.test.ts);
- * every integer is checked before anything is written.
+ * every integer is checked before anything is written; `onEncoded` runs after the batches are
+ * copied, never before.
  */
 import { assert } from "@sluice/protocol";
 
@@ -35,6 +36,11 @@ export interface ProduceFrame {
   readonly acks: number;
   readonly timeoutMs: number;
   readonly topics: readonly ProduceTopicFrame[];
+  /**
+   * Called each time the frame has been encoded: its batches' bytes are then copied into the
+   * message, so this frame no longer needs them (the producer reuses batch buffers after it).
+   */
+  readonly onEncoded?: () => void;
 }
 
 /** Bytes of a non-negative integer (up to 2^53) as a varint. */
@@ -138,5 +144,6 @@ export function encodeProduceFrame(frame: ProduceFrame): Buffer {
     }
   }
   assert(pos === total, `ProduceRequest size ${pos} != computed ${total}`);
+  frame.onEncoded?.();
   return out;
 }

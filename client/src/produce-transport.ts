@@ -84,7 +84,7 @@ export class StreamProduceTransport implements ProduceTransport {
       return Promise.reject(toClientError(error, this.connection.address, "ProduceStream", timeoutMs));
     }
     const correlationId = this.nextCorrelationId++;
-    const message: ProduceFrame = { acks: request.acks, timeoutMs: request.timeoutMs, topics: request.topics, correlationId };
+    const message: ProduceFrame = { acks: request.acks, timeoutMs: request.timeoutMs, topics: request.topics, correlationId, onEncoded: request.onEncoded };
     if (request.acks === 0) {
       return new Promise((resolve, reject) => {
         stream.write(message, (error: Error | null | undefined) => {

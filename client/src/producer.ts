@@ -4,11 +4,13 @@
  * Path of a record: normalize (bytes once) → choose a partition (explicit, murmur2 of the key,
  * or sticky) → reserve its size in the BufferPool (back-pressure: wait up to `maxBlockMs`) →
  * join its partition's open batch in the RecordAccumulator → each batch is encoded once
- * (RecordBatch v2, compressed) as soon as it is full, or when it is sent → a partition is sent
+ * (RecordBatch v2, compressed) as soon as it is full, or when it is sent (a full one into a
+ * reused buffer, batch-buffer-pool.ts) → a partition is sent
  * when its head batch is full, has lingered `lingerMs`, or a flush/close asks; sends for the same
  * leader broker are packed into Produce requests of about `maxRequestBytes` (pipelined on one
  * ProduceStream) → the answer resolves every record's promise with
- * `{ topic, partition, offset, timestamp }`.
+ * `{ topic, partition, offset, timestamp }` (the records' promises hang on their batch's one
+ * outcome promise, accumulator.ts ProducerBatch).
  *
  * Retries: retriable errors (per partition or for the whole request) put the send back at the
  * head of its partition queue, after a backoff from the RetryPolicy, until the delivery
@@ -34,7 +36,6 @@
  * maxInFlightRequestsPerBroker; one request ≤ PRODUCE_REQUEST_BYTES_MAX.
  */
 import {
-  assert,
   BATCH_HEADER_BYTES,
   CompressionCodec,
   decodeRecordBatch,
@@ -53,15 +54,16 @@ import {
   estimateRecordBytes,
   ProducerBatch,
   RecordAccumulator,
+  type BatchOutcome,
   type PartitionQueue,
   type RecordMetadata,
-  type Reject,
-  type Resolve,
 } from "./accumulator.js";
+import { BatchBufferPool } from "./batch-buffer-pool.js";
 import { BufferPool } from "./buffer-pool.js";
 import { ClusterClient, positiveIntOption, type ClientOptions } from "./cluster.js";
 import { ClientClosedError, ConfigError, TimeoutError } from "./errors.js";
 import {
+  BATCH_BUFFERS_POOLED_MAX,
   BATCH_BYTES_DEFAULT,
   BATCH_BYTES_MAX,
   BUFFER_MEMORY_BYTES_DEFAULT,
@@ -168,6 +170,16 @@ function normalizeHeaders(headers: NonNullable<ProducerRecord["headers"]>): Reco
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** A batch's outcome when the broker appended it from `baseOffset` (-1: acks=0, offsets unknown). */
+function acknowledged(topic: string, partition: number, baseOffset: number, logAppendTimeMs: number, timestamps: readonly number[]): BatchOutcome {
+  return (index) => ({
+    topic,
+    partition,
+    offset: baseOffset < 0 ? -1 : baseOffset + index,
+    timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[index]!,
+  });
+}
+
 /** The batches of one partition that travel together in one request. */
 interface PartitionSend {
   readonly queue: PartitionQueue;
@@ -196,6 +208,7 @@ export class Producer {
   private readonly inFlightAddress = new WeakMap<PartitionQueue, string>();
   private readonly accumulator: RecordAccumulator;
   private readonly pool: BufferPool;
+  private readonly batchBuffers: BatchBufferPool;
   private readonly sticky: StickyPartitioner;
   private readonly transports = new Map<string, ProduceTransport>();
   private readonly inFlightByAddress = new Map<string, number>();
@@ -209,7 +222,6 @@ export class Producer {
   private wakeTimer: TimerHandle | undefined;
   private wakeAtMs = Number.POSITIVE_INFINITY;
   private metadataRefreshPending = false;
-  private readonly doneWaiters = new Map<ProducerBatch, (() => void)[]>();
 
   constructor(options: ProducerOptions) {
     this.cluster = new ClusterClient(options);
@@ -247,6 +259,7 @@ export class Producer {
       },
     });
     this.pool = new BufferPool(bufferMemoryBytes, this.cluster.scheduler);
+    this.batchBuffers = new BatchBufferPool(this.batchBytes, BATCH_BUFFERS_POOLED_MAX);
     this.sticky = new StickyPartitioner(this.cluster.random);
   }
 
@@ -255,10 +268,8 @@ export class Producer {
    * memory first when the producer is full (up to `maxBlockMs`).
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      const admitted = this.admit(record, resolve, reject);
-      if (admitted !== RESOLVED) admitted.catch(reject);
-    });
+    const admitted = this.admit(record);
+    return admitted instanceof Promise ? admitted.then((enqueued) => enqueued.delivered) : admitted.delivered;
   }
 
   /**
@@ -267,16 +278,8 @@ export class Producer {
    * memory bounded however fast the caller produces.
    */
   enqueue(record: ProducerRecord): Promise<Enqueued> {
-    let resolve: Resolve | undefined;
-    let reject: Reject | undefined;
-    const delivered = new Promise<RecordMetadata>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    assert(resolve !== undefined && reject !== undefined);
-    const enqueued: Enqueued = { delivered };
-    const admitted = this.admit(record, resolve, reject);
-    return admitted === RESOLVED ? Promise.resolve(enqueued) : admitted.then(() => enqueued);
+    const admitted = this.admit(record);
+    return admitted instanceof Promise ? admitted : Promise.resolve(admitted);
   }
 
   /** Sends everything buffered now (ignoring linger) and waits until those records are answered. */
@@ -336,8 +339,11 @@ export class Producer {
 
   // ---- admission ----------------------------------------------------------------------------
 
-  /** Admits a record: synchronously when possible (returns RESOLVED), else in order behind earlier waiting ones. */
-  private admit(record: ProducerRecord, resolve: Resolve, reject: Reject): Promise<void> {
+  /**
+   * Admits a record: synchronously when possible (returns its delivery at once), else in order
+   * behind earlier waiting ones (a promise of it; rejected when the record is refused).
+   */
+  private admit(record: ProducerRecord): Enqueued | Promise<Enqueued> {
     if (this.closing) return Promise.reject(new ClientClosedError("producer"));
     let input: RecordInput;
     let sizeBytes: number;
@@ -359,22 +365,24 @@ export class Producer {
         } catch (error) {
           return Promise.reject(error);
         }
-        if (reserved) {
-          this.append(record, input, sizeBytes, topic.partitions.length, topic.available, resolve, reject, nowMs);
-          return RESOLVED;
-        }
+        if (reserved) return { delivered: this.append(record, input, sizeBytes, topic.partitions.length, topic.available, nowMs) };
       }
     }
     // Slow path, in order behind earlier waiting admissions (keeps per-partition send order).
     this.waitingAdmits++;
-    const admitted = this.admitChain.catch(() => undefined).then(() => this.admitSlow(record, input, sizeBytes, resolve, reject));
-    this.admitChain = admitted.finally(() => {
-      this.waitingAdmits--;
-    });
+    const admitted = this.admitChain.catch(() => undefined).then(() => this.admitSlow(record, input, sizeBytes));
+    this.admitChain = admitted.then(
+      () => {
+        this.waitingAdmits--;
+      },
+      () => {
+        this.waitingAdmits--;
+      },
+    );
     return admitted;
   }
 
-  private async admitSlow(record: ProducerRecord, input: RecordInput, sizeBytes: number, resolve: Resolve, reject: Reject): Promise<void> {
+  private async admitSlow(record: ProducerRecord, input: RecordInput, sizeBytes: number): Promise<Enqueued> {
     // Records handed over before close() still go out (close flushes them); only a closed producer refuses.
     if (this.closed) throw new ClientClosedError("producer");
     let topic = await this.cluster.topic(record.topic, this.metadataWaitMs);
@@ -393,7 +401,7 @@ export class Producer {
       this.pool.release(sizeBytes);
       throw new ClientClosedError("producer");
     }
-    this.append(record, input, sizeBytes, topic.partitions.length, topic.available, resolve, reject, this.cluster.clock.now());
+    return { delivered: this.append(record, input, sizeBytes, topic.partitions.length, topic.available, this.cluster.clock.now()) };
   }
 
   /** The record as the codec takes it: bytes converted once, timestamp fixed now, one object. */
@@ -419,14 +427,16 @@ export class Producer {
     };
   }
 
-  private append(record: ProducerRecord, input: RecordInput, sizeBytes: number, numPartitions: number, available: readonly number[], resolve: Resolve, reject: Reject, nowMs: number): void {
+  /** Adds an admitted record to its partition's batch; returns the promise of its delivery. */
+  private append(record: ProducerRecord, input: RecordInput, sizeBytes: number, numPartitions: number, available: readonly number[], nowMs: number): Promise<RecordMetadata> {
     let partition: number;
     const key = input.key;
     const keyed = key !== null && key !== undefined;
     if (record.partition !== undefined) partition = record.partition;
     else if (keyed) partition = partitionForKey(key, numPartitions);
     else partition = this.sticky.partition(record.topic, numPartitions, available);
-    const flags = this.accumulator.append(record.topic, partition, input, sizeBytes, resolve, reject, nowMs);
+    const flags = this.accumulator.append(record.topic, partition, input, sizeBytes, nowMs);
+    const delivered = this.accumulator.newestBatch(record.topic, partition).deliveryOfNextRecord();
     if ((flags & APPENDED_CLOSED_FULL) !== 0) {
       if (!keyed && record.partition === undefined) this.sticky.onBatchClosed(record.topic, partition, numPartitions, available);
       this.wake(0);
@@ -434,6 +444,7 @@ export class Producer {
       // A new batch: the sender looks again when its linger is over.
       this.wake(this.flushing > 0 || this.closing || this.pool.hasWaiters ? 0 : this.lingerMs);
     }
+    return delivered;
   }
 
   // ---- sending ------------------------------------------------------------------------------
@@ -530,13 +541,39 @@ export class Producer {
     flushRequest();
   }
 
-  /** Encodes a batch once; its record objects are dropped then (the bytes carry them). */
+  /**
+   * Encodes a batch once; its record objects are dropped then (the bytes carry them). A batch
+   * more than half full goes into a reused `batchBytes` buffer (the throughput case); a smaller
+   * one gets a buffer of its own size, so lingering small batches never hold whole pooled
+   * buffers (memory stays within twice what bufferMemoryBytes accounts for).
+   */
   private encode(batch: ProducerBatch): Buffer {
     if (batch.encoded === undefined) {
-      batch.encoded = encodeRecordBatch({ records: batch.records, compression: this.codec, now: this.cluster.clock.now() });
+      const poolable = batch.estimatedBytes * 2 > this.batchBuffers.bufferBytes && batch.estimatedBytes <= this.batchBuffers.bufferBytes;
+      const buffer = poolable ? this.batchBuffers.take() : undefined;
+      let encoded: Buffer;
+      try {
+        encoded = encodeRecordBatch({ records: batch.records, compression: this.codec, now: this.cluster.clock.now() }, buffer);
+      } catch (error) {
+        if (buffer !== undefined) this.batchBuffers.give(buffer);
+        throw error;
+      }
+      if (buffer !== undefined) {
+        if (encoded.buffer === buffer.buffer && encoded.byteOffset === buffer.byteOffset) batch.pooledBuffer = buffer;
+        else this.batchBuffers.give(buffer);
+      }
+      batch.encoded = encoded;
       batch.records = [];
     }
     return batch.encoded;
+  }
+
+  /** Gives a batch's buffer back once nothing can read it: finished, and every request carrying it serialized. */
+  private recycle(batch: ProducerBatch): void {
+    if (batch.pooledBuffer === undefined || !batch.finished || batch.framesUnencoded > 0) return;
+    this.batchBuffers.give(batch.pooledBuffer);
+    batch.pooledBuffer = undefined;
+    batch.encoded = undefined;
   }
 
   private transport(address: string): ProduceTransport {
@@ -558,8 +595,13 @@ export class Producer {
   private sendRequest(address: string, sends: PartitionSend[]): void {
     this.inFlightByAddress.set(address, (this.inFlightByAddress.get(address) ?? 0) + 1);
     const byTopic = new Map<string, ProducePartitionFrame[]>();
+    const carried: ProducerBatch[] = [];
     for (const { queue, batches } of sends) {
-      for (const batch of batches) batch.attempts++;
+      for (const batch of batches) {
+        batch.attempts++;
+        batch.framesUnencoded++;
+        carried.push(batch);
+      }
       let partitions = byTopic.get(queue.topic);
       if (partitions === undefined) {
         partitions = [];
@@ -568,11 +610,20 @@ export class Producer {
       // Several batches of a partition travel as one `records` field: the broker appends them all or none.
       partitions.push({ partition: queue.partition, batches: batches.map((b) => b.encoded!) });
     }
+    let encoded = false;
     const request: ProduceFrame = {
       correlationId: 0,
       acks: this.acks,
       timeoutMs: this.cluster.requestTimeoutMs,
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      onEncoded: () => {
+        if (encoded) return;
+        encoded = true;
+        for (const batch of carried) {
+          batch.framesUnencoded--;
+          this.recycle(batch);
+        }
+      },
     };
     let sent: Promise<api.ProduceResponse | undefined>;
     try {
@@ -697,6 +748,8 @@ export class Producer {
 
   /** Halves a batch the broker found too large; both halves are encoded anew and sent in order. */
   private split(batch: ProducerBatch): ProducerBatch[] {
+    // The halves' records are views of this batch's bytes: its buffer must never be reused.
+    batch.pooledBuffer = undefined;
     // The records were dropped when the batch was encoded: read them back from its bytes.
     const records: readonly RecordInput[] = batch.records.length > 0 ? batch.records : decodeRecordBatch(batch.encoded!).records;
     const half = Math.ceil(batch.recordCount / 2);
@@ -711,8 +764,7 @@ export class Producer {
         const bytes = estimateRecordBytes(record);
         part.records.push(record);
         part.timestamps.push(batch.timestamps[i]!);
-        part.resolves.push(batch.resolves[i]!);
-        part.rejects.push(batch.rejects[i]!);
+        part.recordCount++;
         part.estimatedBytes += bytes;
         part.reservedBytes += bytes;
       }
@@ -722,72 +774,42 @@ export class Producer {
     }
     // Whatever the halves do not account for (nothing, normally) stays with the first half.
     parts[0]!.reservedBytes += batch.reservedBytes - parts[0]!.reservedBytes - parts[1]!.reservedBytes;
-    const waiters = this.doneWaiters.get(batch);
-    if (waiters !== undefined) {
-      this.doneWaiters.delete(batch);
-      let remaining = parts.length;
-      for (const part of parts) {
-        this.doneWaiters.set(part, [
-          () => {
-            if (--remaining === 0) for (const w of waiters) w();
-          },
-        ]);
-      }
-    }
+    // The records' promises hang on the original batch: it settles once both halves have.
+    void Promise.all([parts[0]!.outcome, parts[1]!.outcome]).then(([first, second]) => {
+      batch.settle((index) => (index < half ? first(index) : second(index - half)));
+    });
     return parts;
   }
 
   /** The broker appended the partition's oldest send: its batches got consecutive offsets from `baseOffset`. */
   private succeed(queue: PartitionQueue, baseOffset: number, logAppendTimeMs: number): void {
     const batches = this.accumulator.complete(queue);
-    const { topic, partition } = queue;
     let offset = baseOffset;
     for (const batch of batches) {
       this.pool.release(batch.reservedBytes);
-      const { timestamps, resolves } = batch;
-      for (let i = 0; i < resolves.length; i++) {
-        resolves[i]!({
-          topic,
-          partition,
-          offset: baseOffset < 0 ? -1 : offset++,
-          timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[i]!,
-        });
-      }
-      this.notifyDone(batch);
+      batch.settle(acknowledged(queue.topic, queue.partition, baseOffset < 0 ? -1 : offset, logAppendTimeMs, batch.timestamps));
+      if (baseOffset >= 0) offset += batch.recordCount;
+      batch.finished = true;
+      this.recycle(batch);
     }
   }
 
   /** Fails batches for good (they are no longer queued or in flight). */
   private fail(batches: readonly ProducerBatch[], error: Error): void {
+    const failed: BatchOutcome = () => {
+      throw error;
+    };
     for (const batch of batches) {
       this.pool.release(batch.reservedBytes);
-      for (const reject of batch.rejects) reject(error);
-      this.notifyDone(batch);
+      batch.settle(failed);
+      batch.finished = true;
+      this.recycle(batch);
     }
   }
 
-  private notifyDone(batch: ProducerBatch): void {
-    const waiters = this.doneWaiters.get(batch);
-    if (waiters === undefined) return;
-    this.doneWaiters.delete(batch);
-    for (const waiter of waiters) waiter();
-  }
-
+  /** Resolves once every batch is acknowledged or failed for good (a split batch once both halves are). */
   private whenDone(batches: readonly ProducerBatch[]): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let remaining = batches.length;
-      const one = (): void => {
-        if (--remaining === 0) resolve();
-      };
-      for (const batch of batches) {
-        let waiters = this.doneWaiters.get(batch);
-        if (waiters === undefined) {
-          waiters = [];
-          this.doneWaiters.set(batch, waiters);
-        }
-        waiters.push(one);
-      }
-    });
+    return Promise.all(batches.map((batch) => batch.outcome)).then(() => undefined);
   }
 
   /**

@@ -167,6 +167,35 @@ describe("encoded header", () => {
   });
 });
 
+describe("encoding into a given output buffer", () => {
+  const input = (compression: CompressionCodecId): BatchInput => ({
+    records: Array.from({ length: 20 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(100, i), timestamp: NOW + i })),
+    compression,
+    now: NOW,
+  });
+
+  it("writes the same bytes at the start of an output with room, as a view of it", () => {
+    for (const codec of codecs) {
+      const expected = encodeRecordBatch(input(codec));
+      const output = Buffer.alloc(expected.length + 100, 0xee);
+      const encoded = encodeRecordBatch(input(codec), output);
+      expect(encoded.equals(expected)).toBe(true);
+      expect(encoded.buffer).toBe(output.buffer);
+      expect(encoded.byteOffset).toBe(output.byteOffset);
+      expect(output[expected.length]).toBe(0xee); // nothing written past the batch
+    }
+  });
+
+  it("allocates a new buffer when the output is too small, leaving the output untouched", () => {
+    const expected = encodeRecordBatch(input(CompressionCodec.none));
+    const output = Buffer.alloc(expected.length - 1, 0xee);
+    const encoded = encodeRecordBatch(input(CompressionCodec.none), output);
+    expect(encoded.equals(expected)).toBe(true);
+    expect(encoded.buffer).not.toBe(output.buffer);
+    expect(output.every((b) => b === 0xee)).toBe(true);
+  });
+});
+
 describe("encoder input checks", () => {
   const ok: RecordInput = { value: Buffer.from("v") };
   it.each<[string, BatchInput]>([

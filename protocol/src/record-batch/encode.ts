@@ -45,6 +45,11 @@ function checkInt(name: string, value: number, min: number, max: number): void {
   }
 }
 
+/** checkInt for a field of record `index`: its name is built only on failure (this runs per record). */
+function checkRecordInt(index: number, field: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) checkInt(`record ${index} ${field}`, value, min, max);
+}
+
 function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
@@ -60,6 +65,11 @@ interface Measured {
   /** What the header's baseTimestamp holds: deltas are relative to it. */
   readonly baseTimestamp: number;
   readonly maxTimestamp: number;
+}
+
+/** `bytes` bytes at the start of `output` when it has room, else a new buffer. */
+function outputOf(bytes: number, output: Buffer | undefined): Buffer {
+  return output !== undefined && output.length >= bytes ? output.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
 }
 
 function nullableBytesSize(value: Uint8Array | null): number {
@@ -80,15 +90,15 @@ function measure(records: readonly RecordInput[], now: number | undefined, delet
     if (timestamp === undefined) {
       throw new InvalidRecordError(`record ${i} has no timestamp and the batch input has no 'now'`);
     }
-    checkInt(`record ${i} timestamp`, timestamp, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    checkRecordInt(i, "timestamp", timestamp, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     timestamps[i] = timestamp;
     if (timestamp < minTimestamp) minTimestamp = timestamp;
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const offsetDelta = record.offsetDelta ?? i;
-    checkInt(`record ${i} offsetDelta`, offsetDelta, previousDelta + 1, INT32_MAX);
+    checkRecordInt(i, "offsetDelta", offsetDelta, previousDelta + 1, INT32_MAX);
     offsetDeltas[i] = offsetDelta;
     previousDelta = offsetDelta;
-    if (record.attributes !== undefined) checkInt(`record ${i} attributes`, record.attributes, -128, 127);
+    if (record.attributes !== undefined) checkRecordInt(i, "attributes", record.attributes, -128, 127);
     headerCount += record.headers?.length ?? 0;
   }
   const baseTimestamp = deleteHorizonMs ?? minTimestamp;
@@ -162,14 +172,19 @@ function writeRecords(out: Buffer, at: number, records: readonly RecordInput[], 
       pos += out.write(header.key, pos, keyBytes, "utf8");
       pos = writeNullableBytes(out, pos, header.value);
     }
-    assert(pos - bodyStart === measured.bodyBytes[i], `record ${i} wrote ${pos - bodyStart} bytes, measured ${measured.bodyBytes[i]}`);
+    // The message is built only on failure: this runs for every record.
+    if (pos - bodyStart !== measured.bodyBytes[i]) assert(false, `record ${i} wrote ${pos - bodyStart} bytes, measured ${measured.bodyBytes[i]}`);
     assert(pos > start);
   }
   return pos;
 }
 
-/** Encodes one RecordBatch v2. Synchronous; compression runs inline. */
-export function encodeRecordBatch(input: BatchInput): Buffer {
+/**
+ * Encodes one RecordBatch v2. Synchronous; compression runs inline. With `output` large enough
+ * for the batch, the batch is written at its start and the result is a view of it (a producer
+ * reusing batch buffers); otherwise the result is a new buffer.
+ */
+export function encodeRecordBatch(input: BatchInput, output?: Buffer): Buffer {
   const records = input.records;
   if (!Array.isArray(records) || records.length === 0) throw new InvalidRecordError("a batch needs at least one record");
   const codec: CompressionCodecId = input.compression ?? CompressionCodec.none;
@@ -195,7 +210,7 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
   checkInt("baseOffset", baseOffset, 0, Number.MAX_SAFE_INTEGER - lastOffsetDelta);
   let out: Buffer;
   if (codec === CompressionCodec.none) {
-    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + measured.recordsBytes);
+    out = outputOf(BATCH_HEADER_BYTES + measured.recordsBytes, output);
     const end = writeRecords(out, BATCH_HEADER_BYTES, records, measured);
     assert(end === out.length, `records end at ${end}, batch is ${out.length} bytes`);
   } else {
@@ -206,7 +221,7 @@ export function encodeRecordBatch(input: BatchInput): Buffer {
     if (BATCH_HEADER_BYTES + compressed.length > ENCODED_BATCH_BYTES_MAX) {
       throw new MessageTooLargeError(BATCH_HEADER_BYTES + compressed.length, ENCODED_BATCH_BYTES_MAX);
     }
-    out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+    out = outputOf(BATCH_HEADER_BYTES + compressed.length, output);
     out.set(compressed, BATCH_HEADER_BYTES);
   }
 

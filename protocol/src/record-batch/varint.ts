@@ -95,7 +95,8 @@ export function sizeOfVarint(value: number): number {
 
 /** Writes `value` (a signed 32-bit integer) at `at`; returns the position after it. */
 export function writeVarint(buf: Uint8Array, at: number, value: number): number {
-  assert(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX, `varint ${value} is not an int32`);
+  // The message is built only on failure: this runs for every field of every record encoded.
+  if (!(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) assert(false, `varint ${value} is not an int32`);
   let raw = ((value << 1) ^ (value >> 31)) >>> 0;
   let pos = at;
   while (raw >= 0x80) {
@@ -126,7 +127,7 @@ export function sizeOfVarlong(value: number): number {
  * above 2^53, which a double cannot hold.
  */
 export function writeVarlong(buf: Uint8Array, at: number, value: number): number {
-  assert(Number.isSafeInteger(value), `varlong ${value} is not a safe integer`);
+  if (!Number.isSafeInteger(value)) assert(false, `varlong ${value} is not a safe integer`);
   const negative = value < 0;
   let half = negative ? -value - 1 : value;
   let pos = at;
