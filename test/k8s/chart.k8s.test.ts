@@ -13,7 +13,6 @@ import {
   AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
-  KubeConfig,
   RbacAuthorizationV1Api,
   type V1ResourceAttributes,
 } from "@kubernetes/client-node";
@@ -24,13 +23,9 @@ import { CRDS_DIR } from "./global-setup.js";
 import { chartDir, Helm, kubeconform, parseManifests, writeSchemaFolder, type RenderedObject } from "./helm.js";
 import type { OpenApiV2Document } from "./kubeconform-schemas.js";
 import { apiRequest, applyManifestDirectory, ManifestApplyError } from "./manifests.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const kubeconfigPath = inject("k8sKubeconfigPath") as string | undefined;
-if (kubeconfigPath === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeConfig } = sharedControlPlane();
 const logDir = inject("k8sLogDir");
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const apps = kubeConfig.makeApiClient(AppsV1Api);

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readdir, readFile } from "node:fs/promises";
-import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, StorageV1Api, type V1Pod, type V1StatefulSet } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, DiscoveryV1Api, StorageV1Api, type V1Pod, type V1StatefulSet } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -30,13 +30,9 @@ import { CRDS_DIR } from "./global-setup.js";
 import { kubeconform, writeSchemaFolder } from "./helm.js";
 import type { OpenApiV2Document } from "./kubeconform-schemas.js";
 import { apiRequest, applyManifestDirectory, type ApiResponse } from "./manifests.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const kubeconfigPath = inject("k8sKubeconfigPath") as string | undefined;
-if (kubeconfigPath === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeConfig } = sharedControlPlane();
 const logDir = inject("k8sLogDir");
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const apps = kubeConfig.makeApiClient(AppsV1Api);

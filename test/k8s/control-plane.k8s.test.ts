@@ -18,16 +18,12 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pollUntil, ZONE_LABEL } from "./control-plane.js";
 import { applyManifestDirectory, ManifestApplyError } from "./manifests.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
 /** Controllers here react within seconds; the bound only keeps a broken setup from hanging CI. */
 const CONVERGE_TIMEOUT_MS = 60_000;
 
-const kubeconfigPath = inject("k8sKubeconfigPath") as string | undefined;
-if (kubeconfigPath === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeConfig } = sharedControlPlane();
 const logDir = inject("k8sLogDir");
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const apps = kubeConfig.makeApiClient(AppsV1Api);

@@ -4,19 +4,15 @@
 // never reach the operator: shrinking partitions, changing the replication factor, cluster or
 // topic name, unknown or operator-owned config keys, values of the wrong shape, bad topic and
 // Cluster names, bad enums, and malformed status conditions.
-import { ApiextensionsV1Api, CoreV1Api, KubeConfig, type V1CustomResourceDefinition } from "@kubernetes/client-node";
+import { ApiextensionsV1Api, CoreV1Api, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { topicConfigDefinitions } from "../../broker/src/metadata/topic-config.js";
 import { CLUSTER_NAME_LENGTH_MAX } from "../../operator/src/cluster/index.js";
 import { integerBrokerConfigKeys, operatorOwnedBrokerKeys, sampleBrokerConfigValue, userBrokerConfigKeys } from "../helm/crd-keys.js";
 import { apiRequest, type ApiResponse } from "./manifests.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const kubeconfigPath = inject("k8sKubeconfigPath") as string | undefined;
-if (kubeconfigPath === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeConfig } = sharedControlPlane();
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
 

@@ -4,19 +4,13 @@
 // kwok Nodes and the Cluster's status goes Ready with readyBrokers and bootstrap; drift made to
 // the StatefulSet behind the operator's back is undone; a child the spec stops wanting is removed;
 // deleting the Cluster removes its children by garbage collection.
-import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "./control-plane.js";
 import { apiRequest } from "./manifests.js";
 import { condition, SluiceApi, startOperatorProcess, type OperatorProcess } from "./operator-harness.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const injectedKubeconfig = inject("k8sKubeconfigPath") as string | undefined;
-if (injectedKubeconfig === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeconfigPath: string = injectedKubeconfig;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeconfigPath, kubeConfig } = sharedControlPlane();
 
 const suffix = Date.now().toString(36);
 const namespace = `op-cluster-${suffix}`;

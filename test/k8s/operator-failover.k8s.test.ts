@@ -4,19 +4,13 @@
 // both reconcile: only the Lease holder acts, a standby takes over after the leader is killed,
 // and a leader stopped with SIGTERM releases the Lease for an immediate hand-over.
 import { Admin } from "@sluice/client";
-import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startBrokerProcess, type BrokerProcess } from "../e2e/broker-process.js";
 import { apiRequest } from "./manifests.js";
 import { condition, metricSum, SluiceApi, startOperatorProcess, type OperatorProcess } from "./operator-harness.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const injectedKubeconfig = inject("k8sKubeconfigPath") as string | undefined;
-if (injectedKubeconfig === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeconfigPath: string = injectedKubeconfig;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeconfigPath, kubeConfig } = sharedControlPlane();
 
 const namespace = `op-failover-${Date.now().toString(36)}`;
 const api = new SluiceApi(kubeConfig, namespace);

@@ -4,19 +4,13 @@
 // then its ServiceMonitor once the CRD appears, without being touched; a new Cluster gets a
 // ServiceMonitor it owns that selects its headless Service's `metrics` port; turning it off
 // removes it; and removing the CRD again does not leave a Cluster failed with ApplyFailed.
-import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "./control-plane.js";
 import { apiRequest } from "./manifests.js";
 import { condition, SluiceApi, startOperatorProcess, type OperatorProcess } from "./operator-harness.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const injectedKubeconfig = inject("k8sKubeconfigPath") as string | undefined;
-if (injectedKubeconfig === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeconfigPath: string = injectedKubeconfig;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeconfigPath, kubeConfig } = sharedControlPlane();
 
 const namespace = `op-monitoring-${Date.now().toString(36)}`;
 const api = new SluiceApi(kubeConfig, namespace);

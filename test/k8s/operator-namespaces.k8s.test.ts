@@ -4,20 +4,14 @@
 // several resyncs: its Cluster and Topics get no status, no finalizer and no children, its topics
 // are never created in the broker, and no operator log line names it.
 import { Admin } from "@sluice/client";
-import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startBrokerProcess, type BrokerProcess } from "../e2e/broker-process.js";
 import { pollUntil } from "./control-plane.js";
 import { apiRequest } from "./manifests.js";
 import { metricSum, SluiceApi, startOperatorProcess, type OperatorProcess } from "./operator-harness.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const injectedKubeconfig = inject("k8sKubeconfigPath") as string | undefined;
-if (injectedKubeconfig === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeconfigPath: string = injectedKubeconfig;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeconfigPath, kubeConfig } = sharedControlPlane();
 
 const run = Date.now().toString(36);
 const letters = ["a", "b", "c"] as const;

@@ -7,18 +7,12 @@
 // and what the broker refuses is reported in status while other Topics still become Ready; an
 // unreachable broker is ClusterUnreachable until it comes back; the pause annotation is honoured.
 import { Admin } from "@sluice/client";
-import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, removeDataDir, startBrokerProcess, type BrokerProcess } from "../e2e/broker-process.js";
 import { condition, metricSum, SluiceApi, startOperatorProcess, type OperatorProcess } from "./operator-harness.js";
+import { sharedControlPlane } from "./shared-control-plane.js";
 
-const injectedKubeconfig = inject("k8sKubeconfigPath") as string | undefined;
-if (injectedKubeconfig === undefined) {
-  throw new Error("no control plane: run k8s tests with `npx vitest run --config test/k8s/vitest.config.ts`");
-}
-const kubeconfigPath: string = injectedKubeconfig;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfigPath);
+const { kubeconfigPath, kubeConfig } = sharedControlPlane();
 
 const namespace = `op-topics-${Date.now().toString(36)}`;
 const api = new SluiceApi(kubeConfig, namespace);
