@@ -1,8 +1,7 @@
 /** `sluice cluster describe`: who is in the cluster. */
-import { Admin } from "@sluice/client";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { ADMIN_RETRY } from "../limits.js";
+import { withAdmin } from "../admin-session.js";
 import { renderFields, renderTable } from "../table.js";
 
 export const clusterSpecs: readonly CommandSpec[] = [
@@ -10,26 +9,21 @@ export const clusterSpecs: readonly CommandSpec[] = [
 ];
 
 export async function clusterDescribe(ctx: CommandContext): Promise<number> {
-  const admin = new Admin({ bootstrap: ctx.bootstrap, retry: ADMIN_RETRY });
-  try {
-    const cluster = await admin.describeCluster();
-    if (ctx.output === "json") {
-      await ctx.json(cluster);
-      return 0;
-    }
-    await ctx.out(
-      [
-        renderFields([
-          ["cluster id", cluster.clusterId],
-          ["controller", cluster.controllerId],
-          ["version", cluster.version],
-        ]),
-        "",
-        renderTable(["BROKER", "HOST", "PORT", "RACK"], cluster.brokers.map((b) => [b.brokerId, b.host, b.port, b.rack === "" ? null : b.rack])),
-      ].join("\n"),
-    );
+  const cluster = await withAdmin(ctx, (admin) => admin.describeCluster());
+  if (ctx.output === "json") {
+    await ctx.json(cluster);
     return 0;
-  } finally {
-    await admin.close();
   }
+  await ctx.out(
+    [
+      renderFields([
+        ["cluster id", cluster.clusterId],
+        ["controller", cluster.controllerId],
+        ["version", cluster.version],
+      ]),
+      "",
+      renderTable(["BROKER", "HOST", "PORT", "RACK"], cluster.brokers.map((b) => [b.brokerId, b.host, b.port, b.rack === "" ? null : b.rack])),
+    ].join("\n"),
+  );
+  return 0;
 }

@@ -4,11 +4,11 @@
  * partition, the committed offset, log end offset, lag and owner. `reset-offsets` only works on
  * a group without active members; without `--execute` it is a dry run that prints the plan.
  */
-import { Admin, type GroupDescription, type OffsetResetTarget, type TopicPartition, type TopicSelection } from "@sluice/client";
+import { type GroupDescription, type OffsetResetTarget, type TopicPartition, type TopicSelection } from "@sluice/client";
 import { SluiceError } from "@sluice/protocol";
 import type { CommandSpec } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { ADMIN_RETRY } from "../limits.js";
+import { withAdmin } from "../admin-session.js";
 import { renderFields, renderTable } from "../table.js";
 import { parseTimestamp } from "../timestamp.js";
 
@@ -48,15 +48,6 @@ export const groupSpecs: readonly CommandSpec[] = [
     flags: [],
   },
 ];
-
-async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ bootstrap: ctx.bootstrap, retry: ADMIN_RETRY });
-  try {
-    return await work(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** "t-0,t-1,u-3" (compact assignment text for tables). */
 function partitionsText(list: readonly TopicPartition[]): string {

@@ -1,9 +1,8 @@
 /** `sluice topic create|list|describe|alter|delete`: the Admin API as commands. */
-import { Admin } from "@sluice/client";
 import { SluiceError } from "@sluice/protocol";
 import { keyValuePairs, type CommandSpec } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { ADMIN_RETRY } from "../limits.js";
+import { withAdmin } from "../admin-session.js";
 import { formatBytes, renderFields, renderTable } from "../table.js";
 
 export const topicSpecs: readonly CommandSpec[] = [
@@ -51,15 +50,6 @@ export const topicSpecs: readonly CommandSpec[] = [
     flags: [],
   },
 ];
-
-async function withAdmin<T>(ctx: CommandContext, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ bootstrap: ctx.bootstrap, retry: ADMIN_RETRY });
-  try {
-    return await work(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 export async function topicCreate(ctx: CommandContext): Promise<number> {
   const name = ctx.positional("topic");
