@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GroupConsumer } from "@sluice/client";
 import { startBrokerProcess, type BrokerProcess } from "../../test/e2e/broker-process.js";
-import { runCli } from "./run.js";
-import { memoryIo } from "./testing/memory-io.js";
+import { cliRunner } from "./testing/run-in-memory.js";
 
 let broker: BrokerProcess;
 let dir: string;
@@ -26,17 +25,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sluice(argv: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = memoryIo({ env: { SLUICE_BOOTSTRAP: broker.bootstrap }, cwd: dir, ...(stdin === undefined ? {} : { stdin }) });
-  const code = await runCli(argv, io);
-  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-}
-
-async function ok(argv: string[], stdin?: string): Promise<string> {
-  const result = await sluice(argv, stdin);
-  expect(result.code, `${argv.join(" ")}\n${result.stderr}`).toBe(0);
-  return result.stdout;
-}
+const { sluice, ok } = cliRunner(
+  () => broker.bootstrap,
+  () => dir,
+);
 
 interface DescribedJson {
   state: string;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { pollUntil, repoRoot } from "./control-plane.js";
 import { apiRequest } from "./manifests.js";
+import type { LogLine } from "../e2e/broker-process.js";
 
 const MAIN = join(repoRoot, "operator", "src", "main.ts");
 /** What `npm run build` produces and the image runs. */
@@ -19,11 +20,8 @@ export const OPERATOR_DIST_MAIN = join(repoRoot, "operator", "dist", "main.js");
 /** tsx compiles the operator at start; a busy 2-core machine can take a while. */
 const START_TIMEOUT_MS = 60_000;
 
-export interface LogLine {
-  readonly msg?: string;
-  readonly level?: string;
-  readonly [key: string]: unknown;
-}
+/** One JSON log line, as the broker's (pino) and the operator's look. */
+export type { LogLine } from "../e2e/broker-process.js";
 
 export interface OperatorProcess {
   readonly child: ChildProcess;
