@@ -18,9 +18,12 @@ const TOPIC = "group-e2e";
 const GROUP = "group-e2e-members";
 /**
  * Slack on top of the session timeout for the coordinator's expiry check, two heartbeats of
- * the survivors, their offset reads and callbacks, on a 2-core machine shared with other work.
+ * the survivors, their offset reads and callbacks. Quiet, the move takes ~4.5 s in all; the
+ * slack is wide because CI runs this beside other test files on 2 cores (one such run here took
+ * 36 s for the whole test instead of 7), and the bound is only there so a move that never
+ * happens fails the test. The measured time is printed.
  */
-const MOVE_SLACK_MS = 6_000;
+const MOVE_SLACK_MS = 16_000;
 
 interface MemberEvent {
   readonly e: "ready" | "assigned" | "revoked" | "lost" | "records" | "closed" | "error";
@@ -173,6 +176,7 @@ describe("consumer group with member processes", () => {
         { timeout: SESSION_TIMEOUT_MS + MOVE_SLACK_MS, interval: 50 },
       );
       const movedAt = Date.now();
+      console.log(`[consumer-group e2e] the killed member's partitions moved ${movedAt - killedAt} ms after kill -9 (session timeout ${SESSION_TIMEOUT_MS} ms)`);
       expect(movedAt - killedAt).toBeLessThan(SESSION_TIMEOUT_MS + MOVE_SLACK_MS);
       expect(a.owned().size).toBe(6);
       expect(c.owned().size).toBe(6);
