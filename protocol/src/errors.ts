@@ -34,6 +34,7 @@ export const errorTable = {
   NOT_ENOUGH_REPLICAS: { code: 19, retriable: true, message: "fewer in-sync replicas than min.insync.replicas" },
   INVALID_REQUIRED_ACKS: { code: 21, retriable: false, message: "acks must be 0, 1 or -1 (all)" },
   INVALID_TIMESTAMP: { code: 32, retriable: false, message: "record timestamp is out of the accepted range" },
+  UNSUPPORTED_VERSION: { code: 35, retriable: false, message: "protocol version is not supported" },
   TOPIC_ALREADY_EXISTS: { code: 36, retriable: false, message: "topic already exists" },
   INVALID_PARTITIONS: { code: 37, retriable: false, message: "partition count is invalid" },
   INVALID_REPLICATION_FACTOR: { code: 38, retriable: false, message: "replication factor is invalid" },

@@ -28,3 +28,10 @@ export const RECORD_HEADER_BYTES_MIN = 2;
 
 /** batchLength is an int32 counting the bytes after itself: the largest encodable batch. */
 export const ENCODED_BATCH_BYTES_MAX = 0x7fff_ffff + 12;
+
+/**
+ * 16 KiB: the buffer a RecordBatchBuilder starts with when none is given. Small enough that a
+ * builder per partition costs little; it doubles as records arrive (the producer hands out its
+ * own buffers instead, see client/src/batch-buffer-pool.ts).
+ */
+export const BUILDER_BUFFER_BYTES_DEFAULT = 16 * 1024;
