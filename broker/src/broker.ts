@@ -1,6 +1,7 @@
 /**
  * A running single broker: `startBroker(config)` opens the metadata store and partition logs
- * under the data directory, serves the gRPC API and `/metrics`, and returns a `Broker` whose
+ * under the data directory, serves the gRPC API, the data listener (Produce/Fetch over plain TCP,
+ * server/data-listener.ts) and `/metrics`, and returns a `Broker` whose
  * `close()` shuts down gracefully. `main.ts` wraps it in a process; `sluice dev` runs it in-process.
  *
  * Data directory layout:
@@ -9,13 +10,14 @@
  *   <dataDir>/logs/<topic>-<p>/      partition logs (broker/src/storage)
  *
  * Start order: metadata → logs (recovery if the last stop was unclean) → topics' partitions →
- * `__consumer_offsets` and the group coordinators (replayed) → gRPC server → metrics server →
- * health SERVING → "broker ready" log line (with the bound port).
+ * `__consumer_offsets` and the group coordinators (replayed) → gRPC server → data listener →
+ * metrics server → health SERVING → "broker ready" log line (with the bound `port`, `dataPort`).
  *
  * Graceful shutdown (close):
- *   1. health NOT_SERVING and drain: long polls answer now, produce streams stop reading;
- *   2. the gRPC server stops accepting and in-flight calls finish, bounded by shutdownTimeoutMs
- *      (then the rest are cancelled);
+ *   1. health NOT_SERVING and drain: long polls answer now, produce streams and data
+ *      connections stop taking requests;
+ *   2. the gRPC server and the data listener stop accepting and in-flight requests finish, both
+ *      bounded by shutdownTimeoutMs (then the rest are cancelled);
  *   3. the group coordinators stop their timer and finish in-flight writes;
  *   4. every log is flushed and closed, leaving the storage engine's clean-shutdown marker, so
  *      the next start needs no recovery;
@@ -39,6 +41,7 @@ import type { LogStore } from "./partition/log-port.js";
 import { PartitionRegistry } from "./partition/partition-registry.js";
 import { openStorageLogStore } from "./partition/storage-adapter.js";
 import type { BrokerContext } from "./server/context.js";
+import { startDataListener, type DataListener } from "./server/data-listener.js";
 import { startGrpcServer, type GrpcServer } from "./server/grpc-server.js";
 import { HealthState } from "./server/health-state.js";
 import { buildServices } from "./server/registry.js";
@@ -172,6 +175,7 @@ export async function openBrokerCore(config: BrokerConfig, options: StartBrokerO
         clusterId: store.clusterId,
         advertisedHost: config.advertisedHost,
         port: config.port,
+        dataPort: 0,
         version: BROKER_VERSION,
       },
       partitions,
@@ -223,6 +227,7 @@ export class Broker {
     readonly config: BrokerConfig,
     private readonly core: BrokerCore,
     private readonly grpcServer: GrpcServer,
+    private readonly dataListener: DataListener | undefined,
     private readonly metricsServer: MetricsServer | undefined,
   ) {}
 
@@ -244,6 +249,11 @@ export class Broker {
   /** "host:port" for clients' bootstrap option. */
   get bootstrap(): string {
     return `${this.core.ctx.identity.advertisedHost}:${this.grpcServer.port}`;
+  }
+
+  /** The data listener's address (Produce/Fetch over plain TCP); undefined when data-port is -1. */
+  get dataAddress(): BrokerAddress | undefined {
+    return this.dataListener === undefined ? undefined : { host: this.core.ctx.identity.advertisedHost, port: this.dataListener.port };
   }
 
   get metricsAddress(): BrokerAddress | undefined {
@@ -270,7 +280,9 @@ export class Broker {
     const logger = this.core.ctx.logger;
     logger.info("shutting down");
     this.core.drain();
-    const how = await this.grpcServer.shutdown(this.config.shutdownTimeoutMs);
+    const timeoutMs = this.config.shutdownTimeoutMs;
+    const [grpcHow, dataHow] = await Promise.all([this.grpcServer.shutdown(timeoutMs), this.dataListener?.shutdown(timeoutMs) ?? "graceful"]);
+    const how = grpcHow === "forced" || dataHow === "forced" ? "forced" : "graceful";
     let storageError: unknown;
     try {
       await this.core.close();
@@ -302,20 +314,25 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       });
     const grpcServer = await startGrpcServer(buildServices(ctx, { onBug }), config.host, config.port, logger);
     ctx.identity.port = grpcServer.port;
+    let dataListener: DataListener | undefined;
     let metricsServer: MetricsServer | undefined;
     try {
+      dataListener = config.dataPort < 0 ? undefined : await startDataListener(ctx, config.host, config.dataPort, { onBug });
+      ctx.identity.dataPort = dataListener?.port ?? 0;
       metricsServer = config.metricsPort < 0 ? undefined : await startMetricsServer(ctx.metrics.registry, config.metricsHost, config.metricsPort);
     } catch (error) {
+      dataListener?.forceShutdown();
       grpcServer.forceShutdown();
       throw error;
     }
     ctx.health.set("SERVING");
-    const broker = new Broker(config, core, grpcServer, metricsServer);
+    const broker = new Broker(config, core, grpcServer, dataListener, metricsServer);
     lifecycleLogger(logger).info(
       {
         address: `${config.host}:${grpcServer.port}`,
         host: config.host,
         port: grpcServer.port,
+        dataPort: dataListener?.port ?? -1,
         advertised: broker.bootstrap,
         metricsPort: metricsServer?.port ?? -1,
         dataDir: config.dataDir,

@@ -41,6 +41,7 @@ describe("defaults", () => {
       dataDir: ".sluice-data",
       host: "127.0.0.1",
       port: 9092,
+      dataPort: 9093,
       advertisedHost: "127.0.0.1",
       brokerId: 0,
       metricsHost: "127.0.0.1",
@@ -190,6 +191,32 @@ describe("pieces", () => {
     const error = configError(() => resolveBrokerConfig({ flags: {}, env: { nope: "1" }, file: {} }));
     expect(error.key).toBe("nope");
     expect(error.source).toBe("env");
+  });
+});
+
+describe("data-port", () => {
+  it("is read from flag, env and file; 0 is ephemeral and -1 turns the listener off", () => {
+    expect(load(["--data-port", "7000"]).dataPort).toBe(7000);
+    expect(load([], { SLUICE_DATA_PORT: "0" }).dataPort).toBe(0);
+    expect(load(["--config", "f.json"], {}, { "f.json": '{"data-port": -1}' }).dataPort).toBe(-1);
+  });
+
+  it("follows an ephemeral gRPC port when left unset, so brokers on free ports never collide", () => {
+    expect(load(["--port", "0"]).dataPort).toBe(0);
+    expect(load(["--port", "0", "--data-port", "7000"]).dataPort).toBe(7000);
+    expect(load(["--port", "0"], { SLUICE_DATA_PORT: "-1" }).dataPort).toBe(-1);
+    expect(load(["--port", "9200"]).dataPort).toBe(9093);
+  });
+
+  it("refuses out-of-range values and the gRPC port's own number", () => {
+    const range = configError(() => load(["--data-port", "-2"]));
+    expect(range.key).toBe("data-port");
+    expect(range.message).toContain("[-1, 65535]");
+    expect(configError(() => load([], { SLUICE_DATA_PORT: "x" })).message).toContain("SLUICE_DATA_PORT");
+    const clash = configError(() => load(["--port", "9100", "--data-port", "9100"]));
+    expect(clash.key).toBe("data-port");
+    expect(clash.message).toContain("must differ from port (9100)");
+    expect(configError(() => load(["--port", "9093"])).key).toBe("data-port");
   });
 });
 

@@ -42,6 +42,11 @@ export interface BrokerConfig {
   readonly host: string;
   /** 0 asks the OS for a free port; the bound port is logged in the "broker ready" line. */
   readonly port: number;
+  /**
+   * Port of the data listener (Produce/Fetch over plain TCP, server/data-listener.ts) on `host`;
+   * 0 = ephemeral, -1 = no data listener. Bound port in the "broker ready" line (`dataPort`).
+   */
+  readonly dataPort: number;
   /** The host clients are told to connect to (Metadata/DescribeCluster). */
   readonly advertisedHost: string;
   readonly brokerId: number;
@@ -103,6 +108,8 @@ function describeKey(key: string, source: ConfigSourceName | "argv"): string {
 
 /** Default gRPC port: Kafka's, so habits and firewall rules carry over. */
 export const DEFAULT_PORT = 9092;
+/** Default data-listener port: next to the gRPC port. */
+export const DEFAULT_DATA_PORT = 9093;
 /** Default metrics port: Redpanda's admin/metrics port, clear of Kafka's and Prometheus's own. */
 export const DEFAULT_METRICS_PORT = 9644;
 
@@ -127,8 +134,14 @@ const INT32_MAX = 2 ** 31 - 1;
 export const brokerConfigKeys: readonly KeySpec[] = [
   { key: "config", kind: { type: "string" }, defaultValue: undefined, doc: "Path of a JSON config file (keys as below)." },
   { key: "data-dir", kind: { type: "string" }, defaultValue: ".sluice-data", doc: "Directory for topic metadata and partition logs." },
-  { key: "host", kind: { type: "string" }, defaultValue: "127.0.0.1", doc: "Address the gRPC server binds (0.0.0.0 for all interfaces)." },
+  { key: "host", kind: { type: "string" }, defaultValue: "127.0.0.1", doc: "Address the gRPC server and the data listener bind (0.0.0.0 for all interfaces)." },
   { key: "port", kind: { type: "int", min: 0, max: UINT16_MAX }, defaultValue: String(DEFAULT_PORT), doc: "gRPC port; 0 picks a free port (logged when ready)." },
+  {
+    key: "data-port",
+    kind: { type: "int", min: -1, max: UINT16_MAX },
+    defaultValue: String(DEFAULT_DATA_PORT),
+    doc: "Port of the data listener (Produce and Fetch over plain TCP, same host as the gRPC port; gRPC stays the complete API); 0 picks a free port, -1 disables it. Left unset while --port is 0, it is 0 too, so brokers started on free ports never collide on it.",
+  },
   { key: "advertised-host", kind: { type: "string" }, defaultValue: undefined, doc: "Host name given to clients in metadata; defaults to --host (127.0.0.1 when --host is a wildcard)." },
   { key: "broker-id", kind: { type: "int", min: 0, max: INT32_MAX }, defaultValue: "0", doc: "This broker's id." },
   { key: "metrics-host", kind: { type: "string" }, defaultValue: undefined, doc: "Address of the HTTP /metrics server; defaults to --host." },
@@ -407,10 +420,19 @@ export function resolveBrokerConfig(sources: ConfigSources): BrokerConfig {
     );
   }
 
+  const port = int("port");
+  const dataPortPick = pick("data-port");
+  // Unset (its default) next to an ephemeral gRPC port: ephemeral too (tests, `sluice dev --port 0`).
+  const dataPort = dataPortPick?.source === "default" && port === 0 ? 0 : int("data-port");
+  if (dataPort > 0 && dataPort === port) {
+    throw new ConfigError("data-port", dataPortPick?.source ?? "default", `must differ from port (${port}); set --data-port to another port, 0 for a free one or -1 for none`);
+  }
+
   return {
     dataDir: str("data-dir"),
     host,
-    port: int("port"),
+    port,
+    dataPort,
     advertisedHost,
     brokerId: int("broker-id"),
     metricsHost: metricsHostPick !== undefined && metricsHostPick.raw.trim().length > 0 ? metricsHostPick.raw.trim() : host,

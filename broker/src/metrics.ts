@@ -45,19 +45,21 @@ export class BrokerMetrics {
   readonly topicRecordsIn: Counter<"topic">;
   readonly fsyncDuration: Histogram;
   readonly fetchWaiters: Gauge;
+  readonly dataConnections: Gauge;
+  readonly dataConnectionErrors: Counter<"error">;
 
   constructor(providers: MetricsProviders, defaultLabels: Readonly<Record<string, string>> = {}) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ ...defaultLabels });
     this.rpcRequests = new Counter({
       name: "sluice_rpc_requests_total",
-      help: "gRPC calls handled, by method and gRPC status code.",
+      help: "Requests handled, by method and gRPC status code (data-listener requests count as DataProduce / DataFetch).",
       labelNames: ["method", "code"],
       registers,
     });
     this.rpcDuration = new Histogram({
       name: "sluice_rpc_duration_seconds",
-      help: "Time from receiving a gRPC call to sending its answer (long-poll waits included).",
+      help: "Time from receiving a request to sending its answer (long-poll waits included).",
       labelNames: ["method"],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
@@ -95,6 +97,18 @@ export class BrokerMetrics {
     this.fetchWaiters = new Gauge({
       name: "sluice_fetch_waiters",
       help: "Long-poll fetches currently waiting for data.",
+      registers,
+    });
+
+    this.dataConnections = new Gauge({
+      name: "sluice_data_connections",
+      help: "Open connections to the data listener.",
+      registers,
+    });
+    this.dataConnectionErrors = new Counter({
+      name: "sluice_data_connection_errors_total",
+      help: "Data-listener connections failed for a protocol violation (bad HELLO, unknown frame kind, oversized frame), by error name.",
+      labelNames: ["error"],
       registers,
     });
 

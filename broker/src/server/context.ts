@@ -17,6 +17,8 @@ export interface BrokerIdentity {
   readonly advertisedHost: string;
   /** The bound gRPC port (known once the server has bound). */
   port: number;
+  /** The bound data-listener port (data-listener.ts); 0 while there is none (disabled, not started). */
+  dataPort: number;
   readonly version: string;
 }
 

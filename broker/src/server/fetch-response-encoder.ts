@@ -24,6 +24,13 @@
  * handler registers a release with `afterEncode`, and the encoder calls it once the records are
  * copied into its output — the earliest moment the pooled bytes are no longer needed. A response
  * that is never encoded (the client left) never releases; its buffers are garbage collected.
+ *
+ * The data listener (data-listener.ts) needs no gRPC frame, so it does not copy the records at
+ * all: `encodeFetchResponsePieces` gives the same bytes as a list of buffers — small freshly
+ * allocated pieces with tags, lengths and metadata, and the records as views — for one vectored
+ * socket write. There the release moves to the caller (`takeAfterEncode`), who runs it when the
+ * socket has written the last piece. `encodeErrorInfo` encodes an ErrorInfo on its own (the
+ * payload of a data-listener ERROR frame). Both are checked against protobufjs in the test.
  */
 import { assert, type api } from "@sluice/protocol";
 
@@ -150,8 +157,14 @@ function writeNumber(buf: Buffer, at: number, field: number, value: number): num
   return writeVarint(buf, writeVarint(buf, at, tag(field, WIRE_VARINT)), value);
 }
 
-/** Encodes a FetchResponse; the result is valid until the next call. */
-export function encodeFetchResponse(response: api.FetchResponseInput): Buffer {
+interface ResponsePlan {
+  readonly topics: TopicPlan[];
+  readonly throttleMs: number;
+  /** Encoded size of the whole message, records included. */
+  readonly size: number;
+}
+
+function planResponse(response: api.FetchResponseInput): ResponsePlan {
   const topics: TopicPlan[] = (response.topics ?? []).map((t) => {
     const topic = Buffer.from(t.topic ?? "", "utf8");
     const partitions = (t.partitions ?? []).map(planPartition);
@@ -159,42 +172,127 @@ export function encodeFetchResponse(response: api.FetchResponseInput): Buffer {
     return { topic, partitions, size };
   });
   const throttleMs = toNumber(response.throttleMs);
-  const total = topics.reduce((n, t) => n + messageFieldSize(t.size), 0) + numberField(2, throttleMs);
+  const size = topics.reduce((n, t) => n + messageFieldSize(t.size), 0) + numberField(2, throttleMs);
+  return { topics, throttleMs, size };
+}
 
+/** The fields of an ErrorInfo (without its own tag and length). */
+function writeErrorBody(out: Buffer, at: number, e: ErrorPlan): number {
+  let pos = writeNumber(out, at, 1, toNumber(e.info.code));
+  pos = writeBytes(out, pos, 2, e.name);
+  pos = writeBytes(out, pos, 3, e.message);
+  if (e.info.retriable === true) pos = writeNumber(out, pos, 4, 1);
+  return pos;
+}
+
+/**
+ * Writes the message at `at`. A non-empty records field's tag and length go into `out`, then
+ * `putRecords(records, pos)` places the bytes and returns the position after them in `out`
+ * (after them when it copied them, `pos` when it kept them out of `out`).
+ */
+function writeResponse(out: Buffer, at: number, plan: ResponsePlan, putRecords: (records: Uint8Array, pos: number) => number): number {
+  let pos = at;
+  for (const t of plan.topics) {
+    pos = writeVarint(out, pos, tag(1, WIRE_LEN));
+    pos = writeVarint(out, pos, t.size);
+    pos = writeBytes(out, pos, 1, t.topic);
+    for (const p of t.partitions) {
+      pos = writeVarint(out, pos, tag(2, WIRE_LEN));
+      pos = writeVarint(out, pos, p.size);
+      pos = writeNumber(out, pos, 1, toNumber(p.p.partition));
+      if (p.error !== undefined) {
+        pos = writeVarint(out, pos, tag(2, WIRE_LEN));
+        pos = writeVarint(out, pos, p.error.size);
+        pos = writeErrorBody(out, pos, p.error);
+      }
+      pos = writeNumber(out, pos, 3, toNumber(p.p.highWatermark));
+      pos = writeNumber(out, pos, 4, toNumber(p.p.logStartOffset));
+      if (p.records.length > 0) {
+        pos = writeVarint(out, pos, tag(5, WIRE_LEN));
+        pos = writeVarint(out, pos, p.records.length);
+        pos = putRecords(p.records, pos);
+      }
+    }
+  }
+  return writeNumber(out, pos, 2, plan.throttleMs);
+}
+
+/** Takes the release `afterEncode` registered for `response` (the caller now owns calling it). */
+export function takeAfterEncode(response: api.FetchResponseInput): (() => void) | undefined {
+  const release = releases.get(response);
+  releases.delete(response);
+  return release;
+}
+
+/** Encodes a FetchResponse; the result is valid until the next call. */
+export function encodeFetchResponse(response: api.FetchResponseInput): Buffer {
+  const plan = planResponse(response);
+  const total = plan.size;
   if (total > scratch.length && total <= FETCH_SCRATCH_BYTES_MAX) {
     scratch = Buffer.allocUnsafe(Math.min(FETCH_SCRATCH_BYTES_MAX, Math.max(total, scratch.length * 2)));
   }
   const out = total <= scratch.length ? scratch : Buffer.allocUnsafe(total);
-
-  let pos = 0;
-  for (const t of topics) {
-    pos = writeVarint(out, pos, tag(1, WIRE_LEN));
-    pos = writeVarint(out, pos, t.size);
-    pos = writeBytes(out, pos, 1, t.topic);
-    for (const plan of t.partitions) {
-      pos = writeVarint(out, pos, tag(2, WIRE_LEN));
-      pos = writeVarint(out, pos, plan.size);
-      pos = writeNumber(out, pos, 1, toNumber(plan.p.partition));
-      if (plan.error !== undefined) {
-        const e = plan.error;
-        pos = writeVarint(out, pos, tag(2, WIRE_LEN));
-        pos = writeVarint(out, pos, e.size);
-        pos = writeNumber(out, pos, 1, toNumber(e.info.code));
-        pos = writeBytes(out, pos, 2, e.name);
-        pos = writeBytes(out, pos, 3, e.message);
-        if (e.info.retriable === true) pos = writeNumber(out, pos, 4, 1);
-      }
-      pos = writeNumber(out, pos, 3, toNumber(plan.p.highWatermark));
-      pos = writeNumber(out, pos, 4, toNumber(plan.p.logStartOffset));
-      pos = writeBytes(out, pos, 5, plan.records);
-    }
-  }
-  pos = writeNumber(out, pos, 2, throttleMs);
+  const pos = writeResponse(out, 0, plan, (records, at) => {
+    out.set(records, at);
+    return at + records.length;
+  });
   assert(pos === total, `FetchResponse encoder wrote ${pos} bytes, planned ${total}`);
-  const release = releases.get(response);
-  if (release !== undefined) {
-    releases.delete(response);
-    release();
-  }
+  takeAfterEncode(response)?.();
   return out === scratch ? scratch.subarray(0, total) : out;
+}
+
+/**
+ * Records of at most this many bytes are copied into the encoded pieces rather than written as
+ * their own piece: below it a copy costs less than one more buffer in the socket's writev.
+ */
+export const FETCH_RECORDS_INLINE_BYTES_MAX = 4 * 1024;
+
+export interface FetchResponsePieces {
+  /**
+   * The message as consecutive pieces: freshly allocated buffers with everything but the large
+   * records, and views of the records themselves (never copied). The first piece starts with
+   * `reserveBytes` unwritten bytes for the caller (a frame header).
+   */
+  readonly pieces: Buffer[];
+  /** Bytes of the encoded message (the sum of the pieces' lengths minus `reserveBytes`). */
+  readonly messageBytes: number;
+}
+
+/**
+ * Encodes a FetchResponse as pieces for a vectored socket write (the data listener), so records
+ * are sent from the buffers they were read into. The pieces own nothing: the records' views must
+ * stay valid until the socket has written them, so this does NOT run the `afterEncode` release;
+ * the caller takes it (`takeAfterEncode`) and runs it once the write completed.
+ */
+export function encodeFetchResponsePieces(response: api.FetchResponseInput, reserveBytes = 0): FetchResponsePieces {
+  const plan = planResponse(response);
+  let outOfLine = 0;
+  for (const t of plan.topics) {
+    for (const p of t.partitions) if (p.records.length > FETCH_RECORDS_INLINE_BYTES_MAX) outOfLine += p.records.length;
+  }
+  const out = Buffer.allocUnsafe(reserveBytes + plan.size - outOfLine);
+  const pieces: Buffer[] = [];
+  let pieceStart = 0;
+  const end = writeResponse(out, reserveBytes, plan, (records, at) => {
+    if (records.length <= FETCH_RECORDS_INLINE_BYTES_MAX) {
+      out.set(records, at);
+      return at + records.length;
+    }
+    pieces.push(out.subarray(pieceStart, at), Buffer.from(records.buffer, records.byteOffset, records.byteLength));
+    pieceStart = at;
+    return at;
+  });
+  assert(end === out.length, `FetchResponse piece encoder wrote ${end} bytes, planned ${out.length}`);
+  if (end > pieceStart || pieces.length === 0) pieces.push(out.subarray(pieceStart, end));
+  return { pieces, messageBytes: plan.size };
+}
+
+/** Encodes one ErrorInfo message (the payload of a data-listener ERROR frame), after `reserveBytes`. */
+export function encodeErrorInfo(info: api.ErrorInfoInput, reserveBytes = 0): Buffer {
+  const plan = planError(info);
+  assert(plan !== undefined, "planError of a present ErrorInfo");
+  const out = Buffer.allocUnsafe(reserveBytes + plan.size);
+  const end = writeErrorBody(out, reserveBytes, plan);
+  assert(end === out.length, `ErrorInfo encoder wrote ${end} bytes, planned ${out.length}`);
+  return out;
 }

@@ -1,5 +1,6 @@
 /**
- * Named bounds of the gRPC server (STYLE habit 4), each with why it has that value.
+ * Named bounds of the gRPC server and the data listener (STYLE habit 4), each with why it has
+ * that value.
  */
 
 /**
@@ -30,3 +31,24 @@ export const SERVER_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
  * request bytes one connection can have in the broker's buffers before they are read.
  */
 export const SERVER_CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Requests one data-listener connection may have in flight (received, not yet answered and
+ * written) before the broker stops reading it (TCP flow control then pushes back on the client).
+ * The same bound as a ProduceStream: a connection is the data listener's stream.
+ */
+export const DATA_CONNECTION_INFLIGHT_MAX = PRODUCE_STREAM_INFLIGHT_MAX;
+
+/**
+ * After the broker ends a data connection (drain, protocol violation) it keeps reading and
+ * discarding for at most this long, waiting for the client to close its side: closing a socket
+ * with unread bytes makes the kernel send a reset, which can destroy answers the client has not
+ * read yet. A client that does not close within 2 s is cut off.
+ */
+export const DATA_CONNECTION_LINGER_MS = 2_000;
+
+/**
+ * Idle time before TCP keepalive probes start on a data connection: a client that vanished
+ * (power loss, network partition) must not hold a connection and its state forever.
+ */
+export const DATA_CONNECTION_KEEPALIVE_MS = 60_000;

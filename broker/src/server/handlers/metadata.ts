@@ -1,5 +1,5 @@
 /**
- * Metadata (sluice.v1.Sluice/Metadata): the brokers, and per topic its partitions with leader,
+ * Metadata (sluice.v1.Sluice/Metadata): the brokers (host, gRPC port, data-listener port), and per topic its partitions with leader,
  * leader epoch, replicas and in-sync replicas. An empty topic list means every topic. A name
  * that does not exist answers UNKNOWN_TOPIC_OR_PARTITION; a name that cannot exist answers
  * INVALID_TOPIC_EXCEPTION. Topics are never created implicitly.
@@ -11,9 +11,13 @@ import { isInternalTopic } from "../../metadata/topic-name.js";
 import type { BrokerContext } from "../context.js";
 import { topicNameError } from "../request-checks.js";
 
+/**
+ * This broker, with its gRPC port and its data-listener port. Without a data listener the field
+ * is left out: absent is the proto3 default 0, "none; use gRPC".
+ */
 export function brokerList(ctx: BrokerContext): api.BrokerInfoInput[] {
-  const { brokerId, advertisedHost, port } = ctx.identity;
-  return [{ brokerId, host: advertisedHost, port, rack: "" }];
+  const { brokerId, advertisedHost, port, dataPort } = ctx.identity;
+  return [{ brokerId, host: advertisedHost, port, rack: "", ...(dataPort > 0 ? { dataPort } : {}) }];
 }
 
 export function topicMetadata(ctx: BrokerContext, topic: TopicRecord): api.TopicMetadataInput {
