@@ -18,6 +18,7 @@ export const operatorOwnedBrokerKeys: readonly string[] = [
   "data-dir",
   "host",
   "port",
+  "data-port",
   "advertised-host",
   "broker-id",
   "metrics-host",

@@ -2,7 +2,7 @@
 // copy of crds/ kept by scripts/sync-crds.mjs (which detects and repairs drift), and every key
 // list and value list in the CEL config rules equals the broker's own tables (config.ts,
 // topic-config.ts, topic-name.ts, partition limits), so a key added to the broker fails here
-// until the CRDs learn it.
+// until the CRDs learn it; the Cluster's default ports are the broker's own defaults.
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { load } from "js-yaml";
 import { afterEach, describe, expect, it } from "vitest";
-import { logLevels } from "@sluice/broker";
+import { DEFAULT_DATA_PORT, DEFAULT_METRICS_PORT, DEFAULT_PORT, logLevels } from "@sluice/broker";
 import { TOPIC_PARTITIONS_MAX } from "../../broker/src/partition/limits.js";
 import { cleanupPolicies, compressionTypes, timestampTypes } from "../../broker/src/metadata/topic-config.js";
 import { TOPIC_NAME_LENGTH_MAX } from "../../broker/src/metadata/topic-name.js";
@@ -145,6 +145,17 @@ describe("Cluster spec.config rules follow broker/src/config.ts", () => {
     expect(sorted(literalsAfter(ruleContaining(config, "'log.cleanup.policy' in self"), "] in ["))).toEqual(
       sorted([...cleanupPolicies, "delete,compact"]),
     );
+  });
+});
+
+describe("Cluster ports follow broker/src/config.ts", () => {
+  it("defaults the gRPC, data and metrics ports to the broker's own defaults", async () => {
+    const crd = await readCrd("sluice.io_clusters.yaml");
+    expect(schemaAt(crd, "spec", "listeners", "internal", "port")["default"]).toBe(DEFAULT_PORT);
+    expect(schemaAt(crd, "spec", "listeners", "internal", "dataPort")["default"]).toBe(DEFAULT_DATA_PORT);
+    expect(schemaAt(crd, "spec", "metrics", "port")["default"]).toBe(DEFAULT_METRICS_PORT);
+    // The broker's data-port also takes 0 (ephemeral) and -1 (off); a Service needs a real port.
+    expect(schemaAt(crd, "spec", "listeners", "internal", "dataPort")).toMatchObject({ type: "integer", minimum: 1, maximum: 65535 });
   });
 });
 

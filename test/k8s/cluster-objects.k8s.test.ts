@@ -143,7 +143,7 @@ const scenarios: ReadonlyArray<{ readonly name: string; readonly spec: ClusterSp
       resources: { requests: { cpu: "500m", memory: 1073741824 }, limits: { memory: "2Gi" } },
       config: { "log-level": "debug", fsync: "interval:5", "default-partitions": "6", "log.retention.ms": "86400000", "log.cleanup.policy": "delete,compact" },
       rack: { topologyKey: "topology.kubernetes.io/zone" },
-      listeners: { internal: { port: 9092 }, external: { type: "LoadBalancer", port: 9094, annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" } } },
+      listeners: { internal: { port: 9092, dataPort: 9093 }, external: { type: "LoadBalancer", port: 9094, annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" } } },
       metrics: { enabled: true, port: 9644, serviceMonitor: true },
       podDisruptionBudget: { enabled: true, maxUnavailable: "25%" },
     },

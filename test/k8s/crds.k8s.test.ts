@@ -191,7 +191,7 @@ describe("Cluster", () => {
     expect(spec(stored)).toEqual({
       replicas: 3,
       storage: { size: "10Gi" },
-      listeners: { internal: { port: 9092 } },
+      listeners: { internal: { port: 9092, dataPort: 9093 } },
       metrics: { enabled: true, port: 9644, serviceMonitor: false },
       podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
     });
@@ -206,7 +206,7 @@ describe("Cluster", () => {
       resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: 2, memory: "4Gi" }, claims: [{ name: "gpu" }] },
       config: { "log-level": "debug", fsync: "interval:5", "log.retention.ms": "-1", "log.cleanup.policy": "delete,compact" },
       rack: { topologyKey: "example.com/rack" },
-      listeners: { internal: { port: 19092 }, external: { type: "NodePort", port: 30094, annotations: { a: "b" } } },
+      listeners: { internal: { port: 19092, dataPort: 19093 }, external: { type: "NodePort", port: 30094, annotations: { a: "b" } } },
       metrics: { enabled: true, port: 19644, serviceMonitor: true },
       podDisruptionBudget: { enabled: true, maxUnavailable: "25%" },
     };
@@ -260,6 +260,10 @@ describe("Cluster", () => {
       [{ listeners: { internal: { port: 70000 } } }, "spec.listeners.internal.port"],
       [{ listeners: { external: { type: "LoadBalancer", port: 9092 } } }, "listeners.external.port must differ"],
       [{ metrics: { port: 9092 } }, "metrics.port must differ from the listener ports"],
+      [{ listeners: { internal: { dataPort: 0 } } }, "spec.listeners.internal.dataPort"],
+      [{ listeners: { internal: { dataPort: 9092 } } }, "listeners.internal.dataPort must differ"],
+      [{ listeners: { internal: { dataPort: 9094 }, external: { type: "NodePort" } } }, "listeners.internal.dataPort must differ"],
+      [{ metrics: { port: 9093 } }, "metrics.port must differ from the listener ports"],
       [{ metrics: { enabled: false, serviceMonitor: true } }, "metrics.serviceMonitor needs metrics.enabled"],
       [{ podDisruptionBudget: { maxUnavailable: "150%" } }, "maxUnavailable must be a count >= 0 or a percentage"],
       [{ podDisruptionBudget: { maxUnavailable: -1 } }, "maxUnavailable must be a count >= 0 or a percentage"],

@@ -87,7 +87,21 @@ describe("buildClusterObjects: properties over generated Clusters", () => {
         const objects = buildClusterObjects(cluster, { ...options, serviceMonitorAvailable });
         expect(objects.statefulSet.spec?.replicas).toBe(cluster.spec.replicas);
         expect(container(objects).ports?.find((p) => p.name === "grpc")?.containerPort).toBe(spec.listeners.internal.port);
+        expect(container(objects).ports?.find((p) => p.name === "data")?.containerPort).toBe(spec.listeners.internal.dataPort);
         expect(container(objects).ports?.some((p) => p.name === "metrics")).toBe(spec.metrics.enabled);
+        // The broker binds exactly the container ports (the Services' named targetPorts rely on it).
+        const file = JSON.parse(objects.configMap.data?.["broker.json"] ?? "{}") as Record<string, string>;
+        expect([file["port"], file["data-port"]]).toEqual([String(spec.listeners.internal.port), String(spec.listeners.internal.dataPort)]);
+        // In-cluster Services: gRPC and data (plain TCP, no appProtocol), plus metrics when enabled.
+        for (const service of [objects.headlessService, objects.clientService]) {
+          expect(service.spec?.ports).toEqual([
+            { name: "grpc", port: spec.listeners.internal.port, targetPort: "grpc", protocol: "TCP", appProtocol: "grpc" },
+            { name: "data", port: spec.listeners.internal.dataPort, targetPort: "data", protocol: "TCP" },
+            ...(spec.metrics.enabled ? [{ name: "metrics", port: spec.metrics.port, targetPort: "metrics", protocol: "TCP", appProtocol: "http" }] : []),
+          ]);
+        }
+        // Outside the Kubernetes cluster: gRPC only (clients fall back to it).
+        expect(objects.externalService?.spec?.ports?.map((p) => p.targetPort)).toEqual(spec.listeners.external === undefined ? undefined : ["grpc"]);
         expect(objects.podDisruptionBudget !== undefined).toBe(spec.podDisruptionBudget.enabled);
         expect(objects.podDisruptionBudget?.spec?.maxUnavailable).toBe(spec.podDisruptionBudget.enabled ? spec.podDisruptionBudget.maxUnavailable : undefined);
         expect(objects.externalService?.spec?.type).toBe(spec.listeners.external?.type);
@@ -147,7 +161,7 @@ describe("buildClusterObjects: properties over generated Clusters", () => {
 
 describe("the broker config file", () => {
   it("holds spec.config plus the operator's keys, and a broker reading it with the Pod's environment gets its id and DNS name", () => {
-    const cluster = makeCluster({ config: { "log-level": "debug", fsync: "interval:5", "log.retention.ms": "86400000" }, listeners: { internal: { port: 9200 } } });
+    const cluster = makeCluster({ config: { "log-level": "debug", fsync: "interval:5", "log.retention.ms": "86400000" }, listeners: { internal: { port: 9200, dataPort: 9201 } } });
     const objects = buildClusterObjects(cluster, options);
     const text = objects.configMap.data?.["broker.json"] ?? "";
     expect(JSON.parse(text)).toEqual({
@@ -159,6 +173,7 @@ describe("the broker config file", () => {
       "metrics-host": "0.0.0.0",
       "metrics-port": "9644",
       port: "9200",
+      "data-port": "9201",
     });
     expect(container(objects).args).toEqual(["--config", BROKER_CONFIG_PATH]);
 
@@ -173,6 +188,7 @@ describe("the broker config file", () => {
       advertisedHost: "events-2.events-brokers.streaming.svc",
       host: "0.0.0.0",
       port: 9200,
+      dataPort: 9201,
       metricsPort: 9644,
       dataDir: "/var/lib/sluice/data",
       logLevel: "debug",
@@ -184,7 +200,17 @@ describe("the broker config file", () => {
   it("turns the broker's metrics server off when metrics are disabled", () => {
     const objects = buildClusterObjects(makeCluster({ metrics: { enabled: false } }), options);
     expect(JSON.parse(objects.configMap.data?.["broker.json"] ?? "{}")["metrics-port"]).toBe("-1");
-    expect(objects.headlessService.spec?.ports?.map((p) => p.name)).toEqual(["grpc"]);
+    expect(objects.headlessService.spec?.ports?.map((p) => p.name)).toEqual(["grpc", "data"]);
+  });
+
+  it("gives the data listener its default port 9093 when the spec leaves it out", () => {
+    const objects = buildClusterObjects(makeCluster(), options);
+    expect(JSON.parse(objects.configMap.data?.["broker.json"] ?? "{}")["data-port"]).toBe("9093");
+    expect(container(objects).ports).toEqual([
+      { name: "grpc", containerPort: 9092, protocol: "TCP" },
+      { name: "data", containerPort: 9093, protocol: "TCP" },
+      { name: "metrics", containerPort: 9644, protocol: "TCP" },
+    ]);
   });
 
   it("uses the broker's own key table: the user keys and operator-owned keys are the CRD tests' lists", () => {
@@ -287,10 +313,24 @@ describe("Clusters that cannot be built", () => {
     const unknown = refused(makeCluster({ config: { "log.retention.hours": "1" } }));
     expect(unknown).toMatchObject({ reason: "InvalidConfig", field: 'spec.config["log.retention.hours"]', errorName: "INVALID_CONFIG" });
     expect(refused(makeCluster({ config: { port: "9093" } })).message).toContain("set by the operator");
+    expect(refused(makeCluster({ config: { "data-port": "9000" } })).message).toContain("set by the operator");
     const range = refused(makeCluster({ config: { "default-partitions": "0" } }));
     expect(range.field).toBe('spec.config["default-partitions"]');
     expect(range.message).toContain("must be in [1,");
     expect(refused(makeCluster({ config: { fsync: "sometimes" } })).field).toBe('spec.config["fsync"]');
+  });
+
+  it("refuses ports a broker could not bind together (a Cluster stored before the CRD's rules), naming the field", () => {
+    // The default dataPort (9093) meets a gRPC port chosen before dataPort existed.
+    const data = refused(makeCluster({ listeners: { internal: { port: 9093 } } }));
+    expect(data).toMatchObject({ reason: "InvalidSpec", field: "spec.listeners.internal.dataPort" });
+    expect(data.message).toContain("listeners.internal.port");
+    const metrics = refused(makeCluster({ metrics: { port: 9093 } }));
+    expect(metrics).toMatchObject({ reason: "InvalidSpec", field: "spec.metrics.port" });
+    expect(metrics.message).toContain("listeners.internal.dataPort");
+    expect(refused(makeCluster({ metrics: { port: 9092 } })).field).toBe("spec.metrics.port");
+    // With metrics off the broker binds no metrics port, so its number cannot clash.
+    expect(() => buildClusterObjects(makeCluster({ metrics: { enabled: false, port: 9093 } }), options)).not.toThrow();
   });
 
   it("refuses a Cluster without uid or namespace, and an empty image with no default", () => {

@@ -7,7 +7,8 @@
  *
  * Pure and deterministic: the same Cluster and options give the same objects (no clock, no
  * randomness), so applying twice changes nothing. A Cluster that cannot be built is a
- * ClusterSpecError (name, config key/value, image) for the reconciler to put in status.
+ * ClusterSpecError (name, clashing ports, config key/value, image) for the reconciler to put in
+ * status.
  *
  * Two things the caller must know:
  *   - StatefulSet volumeClaimTemplates are immutable. After a storage.size change, pass the live
@@ -140,6 +141,24 @@ function buildServiceMonitor(name: string, namespace: string, owner: V1OwnerRefe
   };
 }
 
+/**
+ * The ports each broker binds must differ (the broker would fail to bind, or refuse data-port ==
+ * port). The CRD refuses clashes at apply time; this catches Clusters stored before a rule
+ * existed, e.g. a port of 9093 from before `dataPort` (default 9093) was added, naming the field.
+ */
+function checkBrokerPorts(spec: ResolvedClusterSpec): void {
+  const { port, dataPort } = spec.listeners.internal;
+  if (dataPort === port) {
+    throw new ClusterSpecError("spec.listeners.internal.dataPort", `${dataPort} is also listeners.internal.port; the two listeners need different ports`, "InvalidSpec");
+  }
+  if (!spec.metrics.enabled) return;
+  for (const [field, used] of [["listeners.internal.port", port], ["listeners.internal.dataPort", dataPort]] as const) {
+    if (spec.metrics.port === used) {
+      throw new ClusterSpecError("spec.metrics.port", `${used} is also ${field}; the metrics server needs a port of its own`, "InvalidSpec");
+    }
+  }
+}
+
 export function buildClusterObjects(cluster: Cluster, options: BuildClusterOptions): ClusterObjects {
   const name = cluster.metadata.name;
   checkClusterName(name);
@@ -147,6 +166,7 @@ export function buildClusterObjects(cluster: Cluster, options: BuildClusterOptio
   if (namespace === undefined || namespace === "") throw new ClusterSpecError("metadata.namespace", "missing (a Cluster is namespaced)", "InvalidSpec");
   const owner = ownerReferenceTo(cluster);
   const spec = withClusterDefaults(cluster.spec);
+  checkBrokerPorts(spec);
   const image = spec.image ?? options.defaultBrokerImage;
   if (image.trim() === "") throw new ClusterSpecError("spec.image", "empty, and the operator has no default broker image (--default-broker-image)", "InvalidSpec");
 

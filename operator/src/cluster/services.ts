@@ -7,13 +7,19 @@
  *   - external `<cluster>-external` (spec.listeners.external): LoadBalancer or NodePort to the
  *     brokers' gRPC port from outside the Kubernetes cluster.
  *
+ * The in-cluster Services carry the gRPC, data and (when enabled) metrics ports. Clients reach the
+ * data listener at the host a broker advertises (its headless-Service name) and the port it
+ * advertises in Metadata, so the data port must be the same number on the Pod and the Services.
+ * The external Service stays gRPC only: the brokers advertise in-cluster names, and clients that
+ * cannot reach the data listener fall back to gRPC.
+ *
  * Pure: no I/O.
  */
 import type { V1OwnerReference, V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { ChildMetadata, Manifest } from "./manifest.js";
 import { clientServiceName, clusterLabels, externalServiceName, headlessServiceName, LABEL_SERVICE_ROLE, selectorLabels } from "./names.js";
 import type { ResolvedClusterSpec } from "./spec.js";
-import { GRPC_PORT_NAME, METRICS_PORT_NAME } from "./statefulset.js";
+import { DATA_PORT_NAME, GRPC_PORT_NAME, METRICS_PORT_NAME } from "./statefulset.js";
 
 export type ServiceRole = "brokers" | "client" | "external";
 
@@ -27,6 +33,8 @@ interface ServiceInputs {
 function ports(spec: ResolvedClusterSpec): V1ServicePort[] {
   const out: V1ServicePort[] = [
     { name: GRPC_PORT_NAME, port: spec.listeners.internal.port, targetPort: GRPC_PORT_NAME, protocol: "TCP", appProtocol: "grpc" },
+    // No appProtocol: Sluice's own framing has no standard (IANA or kubernetes.io) name.
+    { name: DATA_PORT_NAME, port: spec.listeners.internal.dataPort, targetPort: DATA_PORT_NAME, protocol: "TCP" },
   ];
   if (spec.metrics.enabled) out.push({ name: METRICS_PORT_NAME, port: spec.metrics.port, targetPort: METRICS_PORT_NAME, protocol: "TCP", appProtocol: "http" });
   return out;

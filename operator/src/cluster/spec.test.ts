@@ -32,6 +32,7 @@ describe("withClusterDefaults", () => {
       storageSize: defaultAt(s, "storage", "size"),
       rackTopologyKey: defaultAt(s, "rack", "topologyKey"),
       internalPort: defaultAt(s, "listeners", "internal", "port"),
+      dataPort: defaultAt(s, "listeners", "internal", "dataPort"),
       externalPort: defaultAt(s, "listeners", "external", "port"),
       metricsEnabled: defaultAt(s, "metrics", "enabled"),
       metricsPort: defaultAt(s, "metrics", "port"),
@@ -50,7 +51,7 @@ describe("withClusterDefaults", () => {
       resources: undefined,
       config: {},
       rack: undefined,
-      listeners: { internal: { port: 9092 }, external: undefined },
+      listeners: { internal: { port: 9092, dataPort: 9093 }, external: undefined },
       metrics: { enabled: true, port: 9644, serviceMonitor: false },
       podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
     });

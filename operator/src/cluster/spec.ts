@@ -72,7 +72,8 @@ export interface ClusterSpec {
   readonly config?: Readonly<Record<string, string>>;
   readonly rack?: { readonly topologyKey?: string };
   readonly listeners?: {
-    readonly internal?: { readonly port?: number };
+    /** `port`: gRPC (the full API); `dataPort`: the data listener (Produce/Fetch over plain TCP). */
+    readonly internal?: { readonly port?: number; readonly dataPort?: number };
     readonly external?: {
       readonly type: ExternalListenerType;
       readonly port?: number;
@@ -110,7 +111,7 @@ export interface ResolvedClusterSpec {
   /** Undefined: no rack awareness (the CRD defaults `topologyKey` only when `rack` is given). */
   readonly rack: { readonly topologyKey: string } | undefined;
   readonly listeners: {
-    readonly internal: { readonly port: number };
+    readonly internal: { readonly port: number; readonly dataPort: number };
     readonly external:
       | { readonly type: ExternalListenerType; readonly port: number; readonly annotations: Readonly<Record<string, string>> }
       | undefined;
@@ -124,6 +125,7 @@ export const clusterDefaults = {
   storageSize: "10Gi",
   rackTopologyKey: "topology.kubernetes.io/zone",
   internalPort: 9092,
+  dataPort: 9093,
   externalPort: 9094,
   metricsEnabled: true,
   metricsPort: 9644,
@@ -143,7 +145,10 @@ export function withClusterDefaults(spec: ClusterSpec): ResolvedClusterSpec {
     config: spec.config ?? {},
     rack: spec.rack === undefined ? undefined : { topologyKey: spec.rack.topologyKey ?? clusterDefaults.rackTopologyKey },
     listeners: {
-      internal: { port: spec.listeners?.internal?.port ?? clusterDefaults.internalPort },
+      internal: {
+        port: spec.listeners?.internal?.port ?? clusterDefaults.internalPort,
+        dataPort: spec.listeners?.internal?.dataPort ?? clusterDefaults.dataPort,
+      },
       external:
         external === undefined
           ? undefined

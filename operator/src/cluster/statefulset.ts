@@ -60,6 +60,8 @@ export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
 export const CONFIG_HASH_ANNOTATION = "sluice.io/config-hash";
 export const BROKER_CONTAINER_NAME = "broker";
 export const GRPC_PORT_NAME = "grpc";
+/** The data listener (Produce/Fetch over plain TCP) that brokers advertise in Metadata. */
+export const DATA_PORT_NAME = "data";
 /** The chart's PodMonitor and the ServiceMonitor scrape the container port of this name. */
 export const METRICS_PORT_NAME = "metrics";
 const CONFIG_VOLUME_NAME = "config";
@@ -114,7 +116,10 @@ function brokerEnv(cluster: string, namespace: string): V1EnvVar[] {
 function brokerContainer(inputs: StatefulSetInputs): V1Container {
   const { spec } = inputs;
   const port = spec.listeners.internal.port;
-  const ports: NonNullable<V1Container["ports"]> = [{ name: GRPC_PORT_NAME, containerPort: port, protocol: "TCP" }];
+  const ports: NonNullable<V1Container["ports"]> = [
+    { name: GRPC_PORT_NAME, containerPort: port, protocol: "TCP" },
+    { name: DATA_PORT_NAME, containerPort: spec.listeners.internal.dataPort, protocol: "TCP" },
+  ];
   if (spec.metrics.enabled) ports.push({ name: METRICS_PORT_NAME, containerPort: spec.metrics.port, protocol: "TCP" });
   const container: V1Container = {
     name: BROKER_CONTAINER_NAME,

@@ -78,7 +78,9 @@ export const clusterSpecArb: fc.Arbitrary<ClusterSpec> = fc.record(
     rack: fc.record({ topologyKey: fc.constantFrom("topology.kubernetes.io/zone", "example.com/rack") }, { requiredKeys: [] }),
     listeners: fc.record(
       {
-        internal: fc.record({ port: fc.integer({ min: 1024, max: 9643 }) }, { requiredKeys: [] }),
+        // Ranges disjoint from each other and from the defaults they may fall back to (data 9093,
+        // external 9094, metrics 9644), so generated specs pass the CRD's distinct-ports rules.
+        internal: fc.record({ port: fc.integer({ min: 1024, max: 9092 }), dataPort: fc.integer({ min: 9095, max: 9643 }) }, { requiredKeys: [] }),
         external: fc.record(
           {
             type: fc.constantFrom("LoadBalancer" as const, "NodePort" as const),
