@@ -1,5 +1,6 @@
 // Proves the producer's batch buffer pool reuses only buffers given back, keeps at most its
-// bound of idle buffers, and refuses a buffer given back twice or of another size.
+// bound of idle buffers and of buffers held early, and refuses a buffer given back twice or of
+// another size.
 import { describe, expect, it } from "vitest";
 import { AssertionError } from "@sluice/protocol";
 import { BatchBufferPool } from "./batch-buffer-pool.js";
@@ -34,5 +35,20 @@ describe("BatchBufferPool", () => {
     pool.give(a);
     expect(() => pool.give(a)).toThrow(AssertionError);
     expect(() => pool.give(Buffer.alloc(8))).toThrow(AssertionError);
+  });
+
+  it("hands out at most pooledMax buffers early, and more again once they are no longer early", () => {
+    const pool = new BatchBufferPool(16, 2);
+    const a = pool.takeEarly();
+    const b = pool.takeEarly();
+    expect(a).toBeDefined();
+    expect(b).toBeDefined();
+    expect(pool.takeEarly()).toBeUndefined();
+    pool.endEarly();
+    expect(pool.takeEarly()).toBeDefined();
+    expect(pool.heldEarly).toBe(2);
+    pool.endEarly();
+    pool.endEarly();
+    expect(() => pool.endEarly()).toThrow(AssertionError);
   });
 });

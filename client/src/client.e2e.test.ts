@@ -173,8 +173,9 @@ describe("SDK against the real broker", () => {
 
   it("keeps producing and consuming across a broker restart on the same port", async () => {
     const port = await freePort();
+    const dataPort = await freePort();
     const dir = tempDir();
-    let restarting = await startBrokerProcess({ dataDir: dir, port });
+    let restarting = await startBrokerProcess({ dataDir: dir, port, dataPort });
     try {
       const restartAdmin = new Admin({ bootstrap: restarting.bootstrap });
       await restartAdmin.createTopics([{ name: "restart", partitions: 2 }]);
@@ -188,7 +189,7 @@ describe("SDK against the real broker", () => {
       expect((await restarting.stop()).code).toBe(0);
       // Sent while the broker is down: delivered once it is back.
       const during = Promise.all(Array.from({ length: 100 }, (_, i) => producer.send({ topic: "restart", partition: i % 2, value: `during-${i}` })));
-      restarting = await startBrokerProcess({ dataDir: dir, port });
+      restarting = await startBrokerProcess({ dataDir: dir, port, dataPort });
       const duringMetas = await during;
       expect(duringMetas.filter((m) => m.partition === 0).map((m) => m.offset)).toEqual(Array.from({ length: 50 }, (_, i) => 50 + i));
       await producer.close();

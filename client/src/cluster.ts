@@ -7,14 +7,31 @@
  * METADATA_MAX_AGE_MS, when a topic is first used, and when a request fails with an error that
  * means the cache is stale (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION,
  * LEADER_NOT_AVAILABLE, a lost connection). Concurrent refreshes are coalesced into one call.
+ *
+ * Data listener: with `transport: "auto"` (the default), Produce and Fetch go to a broker's data
+ * listener (data-connection.ts, one DataConnection per broker) when metadata advertises a data
+ * port, and over gRPC otherwise. A data listener whose handshake failed (refused, firewalled,
+ * another protocol version) is not used until a handshake without requests on it (a probe, at
+ * most every DATA_LISTENER_RETRY_AFTER_MS) succeeds: gRPC carries that broker's traffic meanwhile,
+ * so a blocked data port costs the requests of the first attempt a retry, never availability.
  */
 import { SluiceError, type api } from "@sluice/protocol";
 import { BrokerConnection } from "./connection.js";
-import { ClientClosedError, ConfigError, TimeoutError } from "./errors.js";
-import { METADATA_MAX_AGE_MS, REQUEST_TIMEOUT_MS_DEFAULT } from "./limits.js";
+import { DataConnection } from "./data-connection.js";
+import { ClientClosedError, ConfigError, ConnectionError, TimeoutError } from "./errors.js";
+import { DATA_LISTENER_RETRY_AFTER_MS, METADATA_MAX_AGE_MS, REQUEST_TIMEOUT_MS_DEFAULT } from "./limits.js";
 import { formatAddress, MetadataCache, type TopicInfo } from "./metadata.js";
 import { isRetriable, RetryPolicy, type RetryOptions } from "./retry.js";
 import { systemClock, systemRandom, systemScheduler, type Clock, type Random, type Scheduler } from "./runtime.js";
+
+/**
+ * How Produce and Fetch reach brokers. "auto": a broker's data listener (plain TCP framing,
+ * less CPU per byte than gRPC) when it advertises one and it can be reached, gRPC otherwise.
+ * "grpc": always gRPC. Every other call is gRPC either way.
+ */
+export type ClientTransport = "auto" | "grpc";
+
+const transports: ReadonlySet<string> = new Set<ClientTransport>(["auto", "grpc"]);
 
 /** Options every client (Producer, Consumer, Admin) takes. */
 export interface ClientOptions {
@@ -23,6 +40,8 @@ export interface ClientOptions {
   /** Deadline of each request; default REQUEST_TIMEOUT_MS_DEFAULT (30 s). */
   readonly requestTimeoutMs?: number;
   readonly retry?: RetryOptions;
+  /** Produce and Fetch over brokers' data listeners when they have one ("auto", the default) or always over gRPC. */
+  readonly transport?: ClientTransport;
   /** Injected time and randomness (tests, simulations); the system ones by default. */
   readonly clock?: Clock;
   readonly random?: Random;
@@ -64,8 +83,11 @@ export class ClusterClient {
   readonly scheduler: Scheduler;
   readonly retry: RetryPolicy;
   readonly requestTimeoutMs: number;
+  readonly transport: ClientTransport;
   private readonly bootstrap: HostPort[];
   private readonly connections = new Map<string, BrokerConnection>();
+  /** Keyed by the broker's gRPC address, like `connections`. */
+  private readonly dataConnections = new Map<string, DataConnection>();
   private readonly interest = new Set<string>();
   private refreshing: Promise<void> | undefined;
   private refreshAgain: Promise<void> | undefined;
@@ -79,6 +101,9 @@ export class ClusterClient {
     this.scheduler = options.scheduler ?? systemScheduler;
     this.retry = new RetryPolicy(options.retry);
     this.requestTimeoutMs = positiveIntOption("requestTimeoutMs", options.requestTimeoutMs, REQUEST_TIMEOUT_MS_DEFAULT);
+    const transport = options.transport ?? "auto";
+    if (!transports.has(transport)) throw new ConfigError("transport", `must be "auto" or "grpc", got ${String(options.transport)}`);
+    this.transport = transport;
   }
 
   get isClosed(): boolean {
@@ -93,6 +118,33 @@ export class ClusterClient {
       this.connections.set(address, connection);
     }
     return connection;
+  }
+
+  /**
+   * The data-listener connection for the broker at `address` (its gRPC address), or undefined
+   * when Produce and Fetch should use gRPC: transport "grpc", a broker metadata does not know or
+   * that advertises no data port, a data listener whose last handshake failed (probed again
+   * DATA_LISTENER_RETRY_AFTER_MS after the failure), or a closed client.
+   */
+  dataConnection(address: string): DataConnection | undefined {
+    if (this.closed || this.transport === "grpc") return undefined;
+    const broker = this.metadata.brokerAt(address);
+    if (broker === undefined || broker.dataPort <= 0) return undefined;
+    let connection = this.dataConnections.get(address);
+    if (connection !== undefined && connection.address !== formatAddress(broker.host, broker.dataPort)) {
+      // The broker came back with another data port: requests on the old one are retried on the new one.
+      connection.close(new ConnectionError(connection.address, "the broker now advertises another data port"));
+      connection = undefined;
+    }
+    if (connection === undefined) {
+      connection = new DataConnection({ host: broker.host, port: broker.dataPort, clock: this.clock, scheduler: this.scheduler });
+      this.dataConnections.set(address, connection);
+    }
+    const failedAtMs = connection.connectFailedAtMs;
+    if (failedAtMs === undefined) return connection;
+    // It failed before: after a while, try it again without risking requests on it.
+    if (this.clock.now() - failedAtMs >= DATA_LISTENER_RETRY_AFTER_MS) void connection.probe();
+    return undefined;
   }
 
   /** The connection to a partition's leader, or undefined when metadata knows no leader. */
@@ -224,6 +276,8 @@ export class ClusterClient {
     this.closed = true;
     for (const connection of this.connections.values()) connection.close();
     this.connections.clear();
+    for (const connection of this.dataConnections.values()) connection.close();
+    this.dataConnections.clear();
   }
 
   private rotate<T>(items: readonly T[]): T[] {

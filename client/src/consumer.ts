@@ -518,7 +518,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     };
     let call: { response: Promise<api.FetchResponse>; cancel: () => void };
     try {
-      call = this.cluster.connection(address).fetch(request, this.cluster.requestTimeoutMs + this.maxWaitMs);
+      // The broker's data listener when there is one to use (see cluster.ts), else gRPC.
+      const connection = this.cluster.dataConnection(address) ?? this.cluster.connection(address);
+      call = connection.fetch(request, this.cluster.requestTimeoutMs + this.maxWaitMs);
     } catch (error) {
       call = { response: Promise.reject(error), cancel: () => undefined };
     }

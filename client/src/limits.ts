@@ -78,11 +78,14 @@ export const PRODUCE_REQUEST_BYTES_DEFAULT = 1 * MiB;
  */
 export const PRODUCE_PARTITION_SEND_BYTES_MAX = 8 * MiB;
 /**
- * 16 idle batch buffers kept for reuse (8 MiB at the default batchBytes). Every fresh batch
+ * 16 idle batch buffers kept for reuse (8 MiB at the default batchBytes), and at most 16 more
+ * held "early" by batches not yet half full (those of partitions whose previous batch was
+ * large, which start in one instead of growing; batch-buffer-pool.ts). Every fresh batch
  * buffer is external memory V8 counts towards a collection (measured: most young-generation
- * collections while producing were "external memory pressure"); reusing them removes one large
- * allocation per batch. The producer frees and takes them at about the same rate, so a few
- * suffice; a burst that frees more simply lets the rest be collected.
+ * collections while producing were "external memory pressure"), and its pages fault in on
+ * first write; reusing them removes one large allocation per batch. The producer frees and
+ * takes them at about the same rate, so a few suffice; a burst that frees more simply lets the
+ * rest be collected.
  */
 export const BATCH_BUFFERS_POOLED_MAX = 16;
 /**
@@ -112,6 +115,22 @@ export const RETRY_JITTER_RATIO = 0.2;
  * a zero-backoff misconfiguration from spinning (at most 1 s apart, 1,000 attempts > 120 s).
  */
 export const RETRY_ATTEMPTS_MAX = 1_000;
+
+// ---- data listener --------------------------------------------------------------------------
+
+/**
+ * 10 s (Kafka's `socket.connection.setup.timeout.ms`) for a data connection's TCP connect plus
+ * the broker's HELLO. A data port that drops packets (a firewall) would otherwise hold the first
+ * requests for their whole request timeout; past this the client falls back to gRPC.
+ */
+export const DATA_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * 30 s of gRPC for a broker whose data listener could not be reached (refused, timed out, wrong
+ * HELLO) before it is probed again (a handshake without requests): long enough that a firewalled
+ * or incompatible port costs one connection attempt per broker every 30 s, short enough that a
+ * listener that comes back is used again soon.
+ */
+export const DATA_LISTENER_RETRY_AFTER_MS = 30_000;
 
 // ---- metadata -------------------------------------------------------------------------------
 
@@ -202,3 +221,6 @@ export const COMMIT_STALE_EPOCH_RETRIES_MAX = 5;
 
 /** 30 s for admin calls (topic creation writes metadata durably; it is not instant). */
 export const ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
+
+/** The data connection's reusable socket read buffer: one read takes up to this much. */
+export const DATA_READ_BUFFER_BYTES = 512 * 1024;

@@ -1,6 +1,6 @@
 // Proves the pure parts of the connection layer: bootstrap parsing (with IPv6 and clear errors)
 // and the metadata cache's routing (leaders, leaderless partitions, wildcard advertised hosts,
-// topic errors, partial updates).
+// data-listener ports, topic errors, partial updates).
 import { describe, expect, it } from "vitest";
 import { toErrorInfo, SluiceError, type api } from "@sluice/protocol";
 import { parseBootstrap, parseHostPort } from "./cluster.js";
@@ -9,7 +9,7 @@ import { formatAddress, MetadataCache } from "./metadata.js";
 
 const noError = null;
 
-function response(topics: api.MetadataResponse["topics"], brokers: api.MetadataResponse["brokers"] = [{ brokerId: 1, host: "10.0.0.1", port: 9092, rack: "a" }]): api.MetadataResponse {
+function response(topics: api.MetadataResponse["topics"], brokers: api.MetadataResponse["brokers"] = [{ brokerId: 1, host: "10.0.0.1", port: 9092, rack: "a", dataPort: 0 }]): api.MetadataResponse {
   return { clusterId: "c", controllerId: 1, brokers, topics };
 }
 
@@ -54,8 +54,23 @@ describe("MetadataCache", () => {
 
   it("reaches brokers that advertise a wildcard host through the host that answered", () => {
     const cache = new MetadataCache();
-    cache.update(response([topic("t", [0])], [{ brokerId: 0, host: "0.0.0.0", port: 9000, rack: "" }]), 0, "192.168.1.5");
+    cache.update(response([topic("t", [0])], [{ brokerId: 0, host: "0.0.0.0", port: 9000, rack: "", dataPort: 9001 }]), 0, "192.168.1.5");
     expect(cache.leaderOf("t", 0)?.address).toBe("192.168.1.5:9000");
+    expect(cache.leaderOf("t", 0)?.dataPort).toBe(9001);
+  });
+
+  it("keeps each broker's data port, found by its gRPC address, and forgets brokers an update drops", () => {
+    const cache = new MetadataCache();
+    const brokers = [
+      { brokerId: 1, host: "10.0.0.1", port: 9092, rack: "", dataPort: 9093 },
+      { brokerId: 2, host: "10.0.0.2", port: 9092, rack: "", dataPort: 0 },
+    ];
+    cache.update(response([], brokers), 0, "seed");
+    expect(cache.brokerAt("10.0.0.1:9092")).toMatchObject({ id: 1, dataPort: 9093 });
+    expect(cache.brokerAt("10.0.0.2:9092")).toMatchObject({ id: 2, dataPort: 0 });
+    expect(cache.brokerAt("10.0.0.3:9092")).toBeUndefined();
+    cache.update(response([], [brokers[1]!]), 1, "seed");
+    expect(cache.brokerAt("10.0.0.1:9092")).toBeUndefined();
   });
 
   it("keeps topics an update does not mention, and records topic errors", () => {

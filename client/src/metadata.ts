@@ -5,7 +5,8 @@
  *
  * Invariants: a topic's partitions are indexed by partition id (partition i at index i); a
  * leader id of -1 means "no leader right now"; an update replaces the brokers and the topics
- * it names, and keeps topics it does not name (they were not asked about).
+ * it names, and keeps topics it does not name (they were not asked about). A broker's data
+ * listener port (0: none) is kept with its address; the cluster client decides whether to use it.
  */
 import { fromErrorInfo, SluiceError, type api } from "@sluice/protocol";
 
@@ -16,6 +17,8 @@ export interface BrokerAddress {
   readonly rack: string;
   /** "host:port" as a gRPC target. */
   readonly address: string;
+  /** Port of the broker's data listener on the same host; 0 when it has none. */
+  readonly dataPort: number;
 }
 
 export interface PartitionInfo {
@@ -53,6 +56,7 @@ export class MetadataCache {
   /** When the last update arrived (ms since epoch); 0 before the first one. */
   updatedMs = 0;
   private readonly brokers = new Map<number, BrokerAddress>();
+  private readonly brokersByAddress = new Map<string, BrokerAddress>();
   private readonly topics = new Map<string, TopicState>();
 
   /**
@@ -64,15 +68,20 @@ export class MetadataCache {
     this.controllerId = response.controllerId;
     this.updatedMs = nowMs;
     this.brokers.clear();
+    this.brokersByAddress.clear();
     for (const broker of response.brokers) {
       const host = wildcardHosts.has(broker.host) ? answeredByHost : broker.host;
-      this.brokers.set(broker.brokerId, {
+      const info: BrokerAddress = {
         id: broker.brokerId,
         host,
         port: broker.port,
         rack: broker.rack,
         address: formatAddress(host, broker.port),
-      });
+        // Brokers from before the data listener send no data_port: 0, no listener.
+        dataPort: broker.dataPort ?? 0,
+      };
+      this.brokers.set(broker.brokerId, info);
+      this.brokersByAddress.set(info.address, info);
     }
     for (const topic of response.topics) {
       const error = fromErrorInfo(topic.error);
@@ -125,6 +134,11 @@ export class MetadataCache {
 
   broker(id: number): BrokerAddress | undefined {
     return this.brokers.get(id);
+  }
+
+  /** The broker whose gRPC address is `address` ("host:port" as in BrokerAddress.address). */
+  brokerAt(address: string): BrokerAddress | undefined {
+    return this.brokersByAddress.get(address);
   }
 
   allBrokers(): BrokerAddress[] {

@@ -1,6 +1,6 @@
 /**
  * The producer's own encoder for `sluice.v1.ProduceRequest` (data.proto), used as the gRPC
- * request serializer of Produce and ProduceStream.
+ * request serializer of Produce and ProduceStream and by the data listener's connection.
  *
  * Why not protobufjs: a partition's send is several record batches that must travel as one
  * `records` bytes field. protobufjs would need them concatenated first and then copies them
@@ -14,9 +14,13 @@
  *     0x0a topic (utf-8)       | 0x12 partitions, each length-delimited PartitionProduceData:
  *       0x08 partition varint  | 0x12 records (the batches, back to back)
  *
+ * Two forms: `encodeProducePieces` computes everything but the batch bytes once and returns the
+ * message as pieces (prefix views and the batches as they are) for the data listener's socket
+ * writes; `encodeProduceFrame` copies those pieces into one buffer for gRPC.
+ *
  * Invariants: the output decodes with protobufjs to the same request (produce-request.test.ts);
- * every integer is checked before anything is written; `onEncoded` runs after the batches are
- * copied, never before.
+ * the pieces concatenated equal encodeProduceFrame's output; every integer is checked before
+ * anything is written; `onEncoded` runs after the batches are copied, never before.
  */
 import { assert } from "@sluice/protocol";
 
@@ -86,8 +90,30 @@ function checkInt32(name: string, value: number): void {
   assert(Number.isInteger(value) && value >= -0x8000_0000 && value <= 0x7fff_ffff, `${name} ${value} is not an int32`);
 }
 
-export function encodeProduceFrame(frame: ProduceFrame): Buffer {
+export interface ProducePieces {
+  /**
+   * The small buffer holding every byte of the message except the batches, after
+   * `headroomBytes` left free at its start for the caller (a frame header).
+   */
+  readonly prefix: Buffer;
+  /**
+   * The message in order: views of `prefix` (the first one starting with the headroom) and the
+   * batches themselves (not copied; empty batches left out). Concatenated, minus the headroom,
+   * they are exactly what encodeProduceFrame returns.
+   */
+  readonly pieces: readonly Uint8Array[];
+  /** Bytes of the ProduceRequest message (headroom excluded). */
+  readonly messageBytes: number;
+}
+
+/**
+ * Encodes `frame` as pieces to be written back to back (the data listener writes them to its
+ * socket as they are, so batch bytes are never copied). Does not call `onEncoded`: the caller
+ * does, once whatever holds the pieces no longer needs the batches.
+ */
+export function encodeProducePieces(frame: ProduceFrame, headroomBytes = 0): ProducePieces {
   assert(Number.isSafeInteger(frame.correlationId) && frame.correlationId >= 0, "correlationId must be a safe unsigned integer");
+  assert(Number.isSafeInteger(headroomBytes) && headroomBytes >= 0, "headroomBytes must be a non-negative integer");
   checkInt32("acks", frame.acks);
   checkInt32("timeoutMs", frame.timeoutMs);
   // Pass 1: sizes (kept per topic and partition for the length prefixes).
@@ -95,6 +121,7 @@ export function encodeProduceFrame(frame: ProduceFrame): Buffer {
   const partitionSizes: number[] = [];
   const recordSizes: number[] = [];
   const topicNames: Buffer[] = [];
+  let recordsTotal = 0;
   let total = 1 + sizeOfUnsigned(frame.correlationId) + 1 + sizeOfInt32(frame.acks) + 1 + sizeOfInt32(frame.timeoutMs);
   for (const topic of frame.topics) {
     const name = Buffer.from(topic.topic, "utf8");
@@ -105,6 +132,7 @@ export function encodeProduceFrame(frame: ProduceFrame): Buffer {
       let records = 0;
       for (const batch of partition.batches) records += batch.length;
       recordSizes.push(records);
+      recordsTotal += records;
       const partitionSize = 1 + sizeOfInt32(partition.partition) + 1 + sizeOfUnsigned(records) + records;
       partitionSizes.push(partitionSize);
       topicSize += 1 + sizeOfUnsigned(partitionSize) + partitionSize;
@@ -112,38 +140,55 @@ export function encodeProduceFrame(frame: ProduceFrame): Buffer {
     topicSizes.push(topicSize);
     total += 1 + sizeOfUnsigned(topicSize) + topicSize;
   }
-  // Pass 2: write.
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  out[pos++] = 0x08;
-  pos = writeUnsigned(out, pos, frame.correlationId);
-  out[pos++] = 0x10;
-  pos = writeInt32(out, pos, frame.acks);
-  out[pos++] = 0x18;
-  pos = writeInt32(out, pos, frame.timeoutMs);
+  // Pass 2: write everything but the batches into `prefix`, cutting a piece before each batch run.
+  const prefix = Buffer.allocUnsafe(headroomBytes + total - recordsTotal);
+  const pieces: Uint8Array[] = [];
+  let pieceStart = 0;
+  let pos = headroomBytes;
+  prefix[pos++] = 0x08;
+  pos = writeUnsigned(prefix, pos, frame.correlationId);
+  prefix[pos++] = 0x10;
+  pos = writeInt32(prefix, pos, frame.acks);
+  prefix[pos++] = 0x18;
+  pos = writeInt32(prefix, pos, frame.timeoutMs);
   let p = 0;
   for (const [t, topic] of frame.topics.entries()) {
-    out[pos++] = 0x22;
-    pos = writeUnsigned(out, pos, topicSizes[t]!);
+    prefix[pos++] = 0x22;
+    pos = writeUnsigned(prefix, pos, topicSizes[t]!);
     const name = topicNames[t]!;
-    out[pos++] = 0x0a;
-    pos = writeUnsigned(out, pos, name.length);
-    pos += name.copy(out, pos);
+    prefix[pos++] = 0x0a;
+    pos = writeUnsigned(prefix, pos, name.length);
+    pos += name.copy(prefix, pos);
     for (const partition of topic.partitions) {
-      out[pos++] = 0x12;
-      pos = writeUnsigned(out, pos, partitionSizes[p]!);
-      out[pos++] = 0x08;
-      pos = writeInt32(out, pos, partition.partition);
-      out[pos++] = 0x12;
-      pos = writeUnsigned(out, pos, recordSizes[p]!);
-      for (const batch of partition.batches) {
-        out.set(batch, pos);
-        pos += batch.length;
+      prefix[pos++] = 0x12;
+      pos = writeUnsigned(prefix, pos, partitionSizes[p]!);
+      prefix[pos++] = 0x08;
+      pos = writeInt32(prefix, pos, partition.partition);
+      prefix[pos++] = 0x12;
+      pos = writeUnsigned(prefix, pos, recordSizes[p]!);
+      if (recordSizes[p]! > 0) {
+        pieces.push(prefix.subarray(pieceStart, pos));
+        pieceStart = pos;
+        for (const batch of partition.batches) if (batch.length > 0) pieces.push(batch);
       }
       p++;
     }
   }
-  assert(pos === total, `ProduceRequest size ${pos} != computed ${total}`);
+  if (pos > pieceStart) pieces.push(prefix.subarray(pieceStart, pos));
+  assert(pos === prefix.length, `ProduceRequest prefix size ${pos} != computed ${prefix.length}`);
+  return { prefix, pieces, messageBytes: total };
+}
+
+/** The whole ProduceRequest in one buffer (the gRPC serializer); calls `onEncoded` after copying the batches. */
+export function encodeProduceFrame(frame: ProduceFrame): Buffer {
+  const { pieces, messageBytes } = encodeProducePieces(frame);
+  const out = Buffer.allocUnsafe(messageBytes);
+  let pos = 0;
+  for (const piece of pieces) {
+    out.set(piece, pos);
+    pos += piece.length;
+  }
+  assert(pos === messageBytes, `ProduceRequest size ${pos} != computed ${messageBytes}`);
   frame.onEncoded?.();
   return out;
 }

@@ -3,11 +3,14 @@
 // order through stale-leader errors, broken streams, lost answers and too-large batches,
 // back-pressure with a typed error, delivery timeouts, acks=0, compression, flush and close.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { CompressionCodec, decodeRecordBatch, MessageTooLargeError, SluiceError } from "@sluice/protocol";
+import { BATCH_HEADER_BYTES, CompressionCodec, decodeRecordBatch, encodeRecordBatch, MessageTooLargeError, SluiceError } from "@sluice/protocol";
 import { BufferExhaustedError, ClientClosedError, ConfigError, TimeoutError } from "./errors.js";
 import { partitionForKey } from "./partitioner.js";
 import { Producer, type ProducerOptions } from "./producer.js";
 import { FaultBroker } from "./testing/fault-broker.js";
+
+/** A fixed record timestamp, where a test depends on exact batch sizes. */
+const T = 1_700_000_000_000;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -43,8 +46,10 @@ describe("Producer", () => {
   });
 
   it("sends null-key records in sticky runs: one partition per batch, moving on when a batch fills", async () => {
-    const { producer } = await setup({ t: { partitions: 8 } }, { batchBytes: 61 + 10 * 140, lingerMs: 10_000 });
-    const results = await Promise.all(Array.from({ length: 100 }, () => producer.send({ topic: "t", value: Buffer.alloc(100) })));
+    // Batches hold exactly ten such records (fixed timestamps: every delta takes one byte).
+    const recordBytes = encodeRecordBatch({ records: [{ value: Buffer.alloc(100), timestamp: T }] }).length - BATCH_HEADER_BYTES;
+    const { producer } = await setup({ t: { partitions: 8 } }, { batchBytes: BATCH_HEADER_BYTES + 10 * recordBytes, lingerMs: 10_000 });
+    const results = await Promise.all(Array.from({ length: 100 }, () => producer.send({ topic: "t", value: Buffer.alloc(100), timestamp: T })));
     const runs: number[] = [];
     let current = -1;
     for (const r of results) {
@@ -89,9 +94,11 @@ describe("Producer", () => {
   });
 
   it("carries a partition's queued batches in one send, appended together in order", async () => {
-    const { broker, producer } = await setup({ t: { partitions: 1 } }, { batchBytes: 61 + 5 * 140, lingerMs: 10_000 });
-    const values = Array.from({ length: 50 }, (_, i) => `v${i}`);
-    const sent = values.map((value) => producer.send({ topic: "t", value: Buffer.concat([Buffer.from(value), Buffer.alloc(90)]) }));
+    const values = Array.from({ length: 50 }, (_, i) => `v${String(i).padStart(2, "0")}`);
+    const valueOf = (value: string): Buffer => Buffer.concat([Buffer.from(value), Buffer.alloc(90)]);
+    const recordBytes = encodeRecordBatch({ records: [{ value: valueOf(values[0]!), timestamp: T }] }).length - BATCH_HEADER_BYTES;
+    const { broker, producer } = await setup({ t: { partitions: 1 } }, { batchBytes: BATCH_HEADER_BYTES + 5 * recordBytes, lingerMs: 10_000 });
+    const sent = values.map((value) => producer.send({ topic: "t", value: valueOf(value), timestamp: T }));
     await producer.flush();
     const results = await Promise.all(sent);
     expect(results.map((r) => r.offset)).toEqual(values.map((_, i) => i));

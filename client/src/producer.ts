@@ -1,22 +1,29 @@
 /**
  * The Producer: `send()` a record, get a promise of its offset.
  *
- * Path of a record: normalize (bytes once) → choose a partition (explicit, murmur2 of the key,
- * or sticky) → reserve its size in the BufferPool (back-pressure: wait up to `maxBlockMs`) →
- * join its partition's open batch in the RecordAccumulator → each batch is encoded once
- * (RecordBatch v2, compressed) as soon as it is full, or when it is sent (a full one into a
- * reused buffer, batch-buffer-pool.ts) → a partition is sent
- * when its head batch is full, has lingered `lingerMs`, or a flush/close asks; sends for the same
- * leader broker are packed into Produce requests of about `maxRequestBytes` (pipelined on one
- * ProduceStream) → the answer resolves every record's promise with
- * `{ topic, partition, offset, timestamp }` (the records' promises hang on their batch's one
- * outcome promise, accumulator.ts ProducerBatch).
+ * Path of a record: check its fields and bound its size (producer-record.ts, no object made) →
+ * choose a partition (explicit, murmur2 of the key, or sticky) → reserve its size in the
+ * BufferPool (back-pressure: wait up to `maxBlockMs`) → encode it into its partition's open
+ * batch in the RecordAccumulator (RecordBatch v2, straight from the caller's bytes into the
+ * batch's buffer, a reused one once the batch is more than half full, batch-buffer-pool.ts) →
+ * each batch is completed once (header, compression, CRC) as soon as it is full, or when it is
+ * sent → a partition is sent when its head batch is full, has lingered `lingerMs`, or a
+ * flush/close asks; sends for the same leader broker are packed into Produce requests of about
+ * `maxRequestBytes` (pipelined on one ProduceStream) → the answer settles each batch's one
+ * outcome (batch-outcome.ts), from which every record's promise takes
+ * `{ topic, partition, offset, timestamp }` (accumulator.ts ProducerBatch), or a bulk call's
+ * one promise its report (delivery-report.ts).
+ *
+ * Bulk: `enqueueMany` / `sendMany` admit an array of records in order, exactly as that many
+ * `enqueue` calls would, but create no promise or object per record: one promise for the call,
+ * settled from its batches' outcomes.
  *
  * Retries: retriable errors (per partition or for the whole request) put the send back at the
  * head of its partition queue, after a backoff from the RetryPolicy, until the delivery
  * timeout; stale-metadata errors refresh metadata first; MESSAGE_TOO_LARGE makes a multi-batch
  * send go again one batch at a time and a one-batch send split in two. The same encoded bytes
- * are resent (never re-encoded, except when split).
+ * are resent (never re-encoded, except when split: the records are then decoded back from the
+ * batch's bytes and encoded into two new batches, a rare path that needs no copy of the inputs).
  *
  * Ordering: up to `maxInFlightPerPartition` sends per partition in flight (default
  * IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT; more than one only on an ordered ProduceStream, else
@@ -35,32 +42,13 @@
  * Bounds: buffered bytes ≤ bufferMemoryBytes; requests in flight per broker ≤
  * maxInFlightRequestsPerBroker; one request ≤ PRODUCE_REQUEST_BYTES_MAX.
  */
-import {
-  BATCH_HEADER_BYTES,
-  CompressionCodec,
-  decodeRecordBatch,
-  encodeRecordBatch,
-  fromErrorInfo,
-  MessageTooLargeError,
-  SluiceError,
-  type api,
-  type CompressionCodecId,
-  type RecordHeader,
-  type RecordInput,
-} from "@sluice/protocol";
-import {
-  APPENDED_CLOSED_FULL,
-  APPENDED_NEW_BATCH,
-  estimateRecordBytes,
-  ProducerBatch,
-  RecordAccumulator,
-  type BatchOutcome,
-  type PartitionQueue,
-  type RecordMetadata,
-} from "./accumulator.js";
+import { assert, BATCH_HEADER_BYTES, CompressionCodec, decodeRecordBatch, fromErrorInfo, MessageTooLargeError, SluiceError, type api, type CompressionCodecId } from "@sluice/protocol";
+import { APPENDED_CLOSED_FULL, APPENDED_NEW_BATCH, estimateRecordBytes, ProducerBatch, RecordAccumulator, type PartitionQueue } from "./accumulator.js";
+import { Acknowledged, Failed, Split, type RecordMetadata } from "./batch-outcome.js";
 import { BatchBufferPool } from "./batch-buffer-pool.js";
 import { BufferPool } from "./buffer-pool.js";
 import { ClusterClient, positiveIntOption, type ClientOptions } from "./cluster.js";
+import { BulkDelivery, type DeliveryReport, type EnqueuedMany } from "./delivery-report.js";
 import { ClientClosedError, ConfigError, TimeoutError } from "./errors.js";
 import {
   BATCH_BUFFERS_POOLED_MAX,
@@ -80,36 +68,31 @@ import {
   PRODUCE_REQUEST_BYTES_DEFAULT,
   PRODUCE_REQUEST_BYTES_MAX,
 } from "./limits.js";
+import type { TopicInfo } from "./metadata.js";
 import { partitionForKey, StickyPartitioner } from "./partitioner.js";
 import type { ProduceFrame, ProducePartitionFrame } from "./produce-request.js";
+import { DataProduceTransport } from "./data-produce-transport.js";
 import { StreamProduceTransport, UnaryProduceTransport, type ProduceTransport } from "./produce-transport.js";
+import { recordBytesOf, type Bytes, type ProducerRecord } from "./producer-record.js";
 import { needsMetadataRefresh } from "./retry.js";
 import type { TimerHandle } from "./runtime.js";
 
-export type { RecordMetadata } from "./accumulator.js";
+export type { RecordMetadata } from "./batch-outcome.js";
+export type { Bytes, ProducerRecord } from "./producer-record.js";
+export type { DeliveryFailure, DeliveryReport, EnqueuedMany } from "./delivery-report.js";
 
 export type Acks = 0 | 1 | -1 | "all";
 export type CompressionName = keyof typeof CompressionCodec;
-
-export type Bytes = Buffer | Uint8Array | string;
-
-export interface ProducerRecord {
-  readonly topic: string;
-  /** Overrides the partitioner. */
-  readonly partition?: number;
-  readonly key?: Bytes | null;
-  readonly value: Bytes | null;
-  /** Header values may repeat keys when given as an array. */
-  readonly headers?: Readonly<Record<string, Bytes | null>> | readonly { readonly key: string; readonly value: Bytes | null }[];
-  /** Milliseconds since the epoch; default: now. */
-  readonly timestamp?: number;
-}
 
 export interface ProducerOptions extends ClientOptions {
   /** 0: no answer awaited; 1: the leader appended; -1 or "all": committed (default). */
   readonly acks?: Acks;
   readonly compression?: CompressionName;
-  /** Batch size target per partition (uncompressed estimate); default BATCH_BYTES_DEFAULT (512 KiB). */
+  /**
+   * Largest batch per partition (its records' encoded bytes plus the header, less room for
+   * compression framing when compressing; a record larger than that gets a batch of its own);
+   * default BATCH_BYTES_DEFAULT (512 KiB).
+   */
   readonly batchBytes?: number;
   /** How long a batch waits for more records; default LINGER_MS_DEFAULT (5 ms). */
   readonly lingerMs?: number;
@@ -145,39 +128,13 @@ const acksValues = new Map<unknown, 0 | 1 | -1>([
   ["all", -1],
 ]);
 
-function toBuffer(bytes: Bytes): Buffer {
-  if (typeof bytes === "string") return Buffer.from(bytes, "utf8");
-  if (Buffer.isBuffer(bytes)) return bytes;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Shared by every record without headers (the codec would otherwise allocate `[]` per record). */
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
-
-function normalizeHeaders(headers: NonNullable<ProducerRecord["headers"]>): RecordHeader[] {
-  const out: RecordHeader[] = [];
-  if (Array.isArray(headers)) {
-    for (const h of headers as readonly { key: string; value: Bytes | null }[]) {
-      out.push({ key: String(h.key), value: h.value === null ? null : toBuffer(h.value) });
-    }
-  } else {
-    for (const [key, value] of Object.entries(headers as Record<string, Bytes | null>)) {
-      out.push({ key, value: value === null ? null : toBuffer(value) });
-    }
-  }
-  return out;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** A batch's outcome when the broker appended it from `baseOffset` (-1: acks=0, offsets unknown). */
-function acknowledged(topic: string, partition: number, baseOffset: number, logAppendTimeMs: number, timestamps: readonly number[]): BatchOutcome {
-  return (index) => ({
-    topic,
-    partition,
-    offset: baseOffset < 0 ? -1 : baseOffset + index,
-    timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[index]!,
-  });
+const noop = (): void => undefined;
+
+/** The bytes murmur2 hashes for a key (a string key as UTF-8). */
+function keyBytes(key: Bytes): Uint8Array {
+  return typeof key === "string" ? Buffer.from(key, "utf8") : key;
 }
 
 /** The batches of one partition that travel together in one request. */
@@ -244,12 +201,14 @@ export class Producer {
     this.metadataWaitMs = positiveIntOption("metadataWaitMs", options.metadataWaitMs, METADATA_WAIT_MS_DEFAULT, Number.MAX_SAFE_INTEGER, 0);
     this.useStream = options.useProduceStream ?? true;
     this.maxInFlightPerPartition = positiveIntOption("maxInFlightPerPartition", options.maxInFlightPerPartition, IN_FLIGHT_SENDS_PER_PARTITION_DEFAULT, IN_FLIGHT_SENDS_PER_PARTITION_MAX);
+    this.batchBuffers = new BatchBufferPool(this.batchBytes, BATCH_BUFFERS_POOLED_MAX);
     this.accumulator = new RecordAccumulator({
       batchBytes: this.batchBytes,
       lingerMs,
-      compressed: this.codec !== CompressionCodec.none,
-      // Encoding a batch as soon as it is full lets its record objects die young (cheap to
-      // collect) instead of surviving, promoted, until the send; a failure is left for the send.
+      compression: this.codec,
+      buffers: this.batchBuffers,
+      // Completing a batch as soon as it is full spreads the compression and CRC work over the
+      // appends instead of piling it onto the sender's pass; a failure is left for the send.
       onFull: (batch) => {
         try {
           this.encode(batch);
@@ -259,7 +218,6 @@ export class Producer {
       },
     });
     this.pool = new BufferPool(bufferMemoryBytes, this.cluster.scheduler);
-    this.batchBuffers = new BatchBufferPool(this.batchBytes, BATCH_BUFFERS_POOLED_MAX);
     this.sticky = new StickyPartitioner(this.cluster.random);
   }
 
@@ -268,8 +226,15 @@ export class Producer {
    * memory first when the producer is full (up to `maxBlockMs`).
    */
   send(record: ProducerRecord): Promise<RecordMetadata> {
-    const admitted = this.admit(record);
-    return admitted instanceof Promise ? admitted.then((enqueued) => enqueued.delivered) : admitted.delivered;
+    let delivered: Promise<RecordMetadata> | undefined;
+    let sizeBytes: number;
+    try {
+      sizeBytes = this.check(record);
+      delivered = this.admitNow(record, sizeBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return delivered ?? this.admitInOrder(record, sizeBytes).then((enqueued) => enqueued.delivered);
   }
 
   /**
@@ -278,8 +243,61 @@ export class Producer {
    * memory bounded however fast the caller produces.
    */
   enqueue(record: ProducerRecord): Promise<Enqueued> {
-    const admitted = this.admit(record);
-    return admitted instanceof Promise ? admitted : Promise.resolve(admitted);
+    let delivered: Promise<RecordMetadata> | undefined;
+    let sizeBytes: number;
+    try {
+      sizeBytes = this.check(record);
+      delivered = this.admitNow(record, sizeBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return delivered === undefined ? this.admitInOrder(record, sizeBytes) : Promise.resolve({ delivered });
+  }
+
+  /**
+   * Bulk `enqueue`: admits the records in order, waiting for buffer memory as `enqueue` does,
+   * and resolves once all are buffered, with one promise for all of them (no promise or object
+   * per record). `delivered` resolves with a DeliveryReport when every record is acknowledged;
+   * if any failed it rejects, once all have settled, with a DeliveryFailure: the first failed
+   * record's error (its class, as `send()` would reject with) carrying `failedCount` and the
+   * `report`.
+   *
+   * Every record is checked first: a bad one rejects the call with its error and nothing is
+   * admitted; so does a refusal before the first record is admitted (closed producer, unknown
+   * topic or partition, no memory within `maxBlockMs`). A refusal after that ends the call's
+   * admission instead: the records not admitted fail with it in `delivered`.
+   */
+  enqueueMany(records: readonly ProducerRecord[]): Promise<EnqueuedMany> {
+    if (!Array.isArray(records)) return Promise.reject(new SluiceError("INVALID_RECORD", "enqueueMany takes an array of records"));
+    if (this.closing) return Promise.reject(new ClientClosedError("producer"));
+    const count = records.length;
+    const sizes = new Int32Array(count);
+    try {
+      for (let i = 0; i < count; i++) {
+        const sizeBytes = this.check(records[i]!);
+        if (sizeBytes > this.pool.capacityBytes) throw new MessageTooLargeError(sizeBytes, this.pool.capacityBytes);
+        sizes[i] = sizeBytes;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const call = new BulkDelivery(count);
+    if (this.waitingAdmits === 0) {
+      try {
+        this.admitManyNow(records, sizes, call);
+      } catch (error) {
+        if (call.admitted === 0) return Promise.reject(error);
+        call.refuse(error instanceof Error ? error : new Error(String(error)));
+        return Promise.resolve({ delivered: call.delivered() });
+      }
+      if (call.admitted === count) return Promise.resolve({ delivered: call.delivered() });
+    }
+    return this.inOrder(() => this.admitManySlow(records, sizes, call));
+  }
+
+  /** Bulk `send`: `enqueueMany`, then its `delivered`. */
+  sendMany(records: readonly ProducerRecord[]): Promise<DeliveryReport> {
+    return this.enqueueMany(records).then((enqueued) => enqueued.delivered);
   }
 
   /** Sends everything buffered now (ignoring linger) and waits until those records are answered. */
@@ -339,53 +357,59 @@ export class Producer {
 
   // ---- admission ----------------------------------------------------------------------------
 
+  /** Checks a record (typed errors); returns the bytes it reserves. Throws ClientClosedError once closing. */
+  private check(record: ProducerRecord): number {
+    if (this.closing) throw new ClientClosedError("producer");
+    const sizeBytes = recordBytesOf(record);
+    if (sizeBytes + BATCH_HEADER_BYTES > BATCH_BYTES_MAX) throw new MessageTooLargeError(sizeBytes + BATCH_HEADER_BYTES, BATCH_BYTES_MAX);
+    return sizeBytes;
+  }
+
+  /** The record's topic when it is known and has the record's partition. */
+  private knownTopic(record: ProducerRecord): TopicInfo | undefined {
+    const topic = this.cluster.metadata.topic(record.topic);
+    if (topic === undefined || (record.partition !== undefined && record.partition >= topic.partitions.length)) return undefined;
+    return topic;
+  }
+
   /**
-   * Admits a record: synchronously when possible (returns its delivery at once), else in order
-   * behind earlier waiting ones (a promise of it; rejected when the record is refused).
+   * The fast path of a checked record: nothing waiting ahead, topic known, memory available.
+   * Returns its delivery, or undefined when it has to wait (admitInOrder).
    */
-  private admit(record: ProducerRecord): Enqueued | Promise<Enqueued> {
-    if (this.closing) return Promise.reject(new ClientClosedError("producer"));
-    let input: RecordInput;
-    let sizeBytes: number;
-    const nowMs = this.cluster.clock.now();
-    try {
-      input = this.normalize(record, nowMs);
-      sizeBytes = estimateRecordBytes(input);
-      if (sizeBytes + BATCH_HEADER_BYTES > BATCH_BYTES_MAX) throw new MessageTooLargeError(sizeBytes + BATCH_HEADER_BYTES, BATCH_BYTES_MAX);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // Fast path: nothing waiting ahead, topic known, memory available.
-    if (this.waitingAdmits === 0) {
-      const topic = this.cluster.metadata.topic(record.topic);
-      if (topic !== undefined && (record.partition === undefined || record.partition < topic.partitions.length)) {
-        let reserved: boolean;
-        try {
-          reserved = this.pool.tryReserve(sizeBytes);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        if (reserved) return { delivered: this.append(record, input, sizeBytes, topic.partitions.length, topic.available, nowMs) };
-      }
-    }
-    // Slow path, in order behind earlier waiting admissions (keeps per-partition send order).
+  private admitNow(record: ProducerRecord, sizeBytes: number): Promise<RecordMetadata> | undefined {
+    if (this.waitingAdmits > 0) return undefined;
+    const topic = this.knownTopic(record);
+    if (topic === undefined || !this.pool.tryReserve(sizeBytes)) return undefined;
+    const batch = this.append(record, sizeBytes, topic, this.cluster.clock.now());
+    return batch.deliveryOf(batch.recordCount - 1);
+  }
+
+  /** Runs an admission that had to wait, in order behind earlier waiting ones (keeps per-partition send order). */
+  private inOrder<T>(admit: () => Promise<T>): Promise<T> {
     this.waitingAdmits++;
-    const admitted = this.admitChain.catch(() => undefined).then(() => this.admitSlow(record, input, sizeBytes));
-    this.admitChain = admitted.then(
-      () => {
-        this.waitingAdmits--;
-      },
-      () => {
-        this.waitingAdmits--;
-      },
-    );
+    const admitted = this.admitChain.catch(noop).then(admit);
+    const done = (): void => {
+      this.waitingAdmits--;
+    };
+    this.admitChain = admitted.then(done, done);
     return admitted;
   }
 
-  private async admitSlow(record: ProducerRecord, input: RecordInput, sizeBytes: number): Promise<Enqueued> {
+  private admitInOrder(record: ProducerRecord, sizeBytes: number): Promise<Enqueued> {
+    return this.inOrder(async () => {
+      const batch = await this.admitWaiting(record, sizeBytes);
+      return { delivered: batch.deliveryOf(batch.recordCount - 1) };
+    });
+  }
+
+  /**
+   * Admits one record at the head of the admission order, waiting for its topic's metadata and
+   * for buffer memory as needed; returns the batch it went into (as the batch's newest record).
+   */
+  private async admitWaiting(record: ProducerRecord, sizeBytes: number): Promise<ProducerBatch> {
     // Records handed over before close() still go out (close flushes them); only a closed producer refuses.
     if (this.closed) throw new ClientClosedError("producer");
-    let topic = await this.cluster.topic(record.topic, this.metadataWaitMs);
+    let topic = this.knownTopic(record) ?? (await this.cluster.topic(record.topic, this.metadataWaitMs));
     if (record.partition !== undefined && record.partition >= topic.partitions.length) {
       await this.cluster.refreshMetadata([record.topic]);
       topic = this.cluster.metadata.topic(record.topic) ?? topic;
@@ -401,50 +425,62 @@ export class Producer {
       this.pool.release(sizeBytes);
       throw new ClientClosedError("producer");
     }
-    return { delivered: this.append(record, input, sizeBytes, topic.partitions.length, topic.available, this.cluster.clock.now()) };
+    return this.append(record, sizeBytes, topic, this.cluster.clock.now());
   }
 
-  /** The record as the codec takes it: bytes converted once, timestamp fixed now, one object. */
-  private normalize(record: ProducerRecord, nowMs: number): RecordInput {
-    if (typeof record.topic !== "string" || record.topic.length === 0) {
-      throw new SluiceError("INVALID_TOPIC_EXCEPTION", `record topic must be a non-empty string, got ${JSON.stringify(record.topic)}`);
+  /** Admits the call's next records while none has to wait (topic known, memory free). */
+  private admitManyNow(records: readonly ProducerRecord[], sizes: Int32Array, call: BulkDelivery): void {
+    const nowMs = this.cluster.clock.now();
+    for (let i = call.admitted; i < records.length; i++) {
+      const record = records[i]!;
+      const topic = this.knownTopic(record);
+      if (topic === undefined || !this.pool.tryReserve(sizes[i]!)) return;
+      const batch = this.append(record, sizes[i]!, topic, nowMs);
+      call.add(batch, batch.recordCount - 1);
     }
-    if (record.partition !== undefined && (!Number.isInteger(record.partition) || record.partition < 0)) {
-      throw new SluiceError("UNKNOWN_TOPIC_OR_PARTITION", `partition must be an integer >= 0, got ${String(record.partition)}`);
+  }
+
+  /** Admits the rest of a bulk call at the head of the admission order, waiting where needed. */
+  private async admitManySlow(records: readonly ProducerRecord[], sizes: Int32Array, call: BulkDelivery): Promise<EnqueuedMany> {
+    while (call.admitted < records.length) {
+      try {
+        const i = call.admitted;
+        const batch = await this.admitWaiting(records[i]!, sizes[i]!);
+        call.add(batch, batch.recordCount - 1);
+        this.admitManyNow(records, sizes, call);
+      } catch (error) {
+        if (call.admitted === 0) throw error;
+        call.refuse(error instanceof Error ? error : new Error(String(error)));
+        break;
+      }
     }
-    const timestamp = record.timestamp ?? nowMs;
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-      throw new SluiceError("INVALID_TIMESTAMP", `timestamp must be a safe integer >= 0 (ms), got ${String(record.timestamp)}`);
-    }
-    const value = record.value;
-    if (value === undefined) throw new SluiceError("INVALID_RECORD", "record value must be bytes, a string or null");
+    return { delivered: call.delivered() };
+  }
+
+  /** Encodes an admitted record into its partition's batch; returns that batch (the record is its newest). */
+  private append(record: ProducerRecord, sizeBytes: number, topic: TopicInfo, nowMs: number): ProducerBatch {
+    const numPartitions = topic.partitions.length;
     const key = record.key;
-    return {
-      key: key === undefined || key === null ? null : toBuffer(key),
-      value: value === null ? null : toBuffer(value),
-      headers: record.headers === undefined ? NO_HEADERS : normalizeHeaders(record.headers),
-      timestamp,
-    };
-  }
-
-  /** Adds an admitted record to its partition's batch; returns the promise of its delivery. */
-  private append(record: ProducerRecord, input: RecordInput, sizeBytes: number, numPartitions: number, available: readonly number[], nowMs: number): Promise<RecordMetadata> {
-    let partition: number;
-    const key = input.key;
     const keyed = key !== null && key !== undefined;
+    let partition: number;
     if (record.partition !== undefined) partition = record.partition;
-    else if (keyed) partition = partitionForKey(key, numPartitions);
-    else partition = this.sticky.partition(record.topic, numPartitions, available);
-    const flags = this.accumulator.append(record.topic, partition, input, sizeBytes, nowMs);
-    const delivered = this.accumulator.newestBatch(record.topic, partition).deliveryOfNextRecord();
+    else if (keyed) partition = partitionForKey(keyBytes(key), numPartitions);
+    else partition = this.sticky.partition(record.topic, numPartitions, topic.available);
+    let flags: number;
+    try {
+      flags = this.accumulator.append(record.topic, partition, record.timestamp ?? nowMs, key, record.value, record.headers, sizeBytes, nowMs);
+    } catch (error) {
+      this.pool.release(sizeBytes); // bad input recordBytesOf let through: nothing was appended
+      throw error;
+    }
     if ((flags & APPENDED_CLOSED_FULL) !== 0) {
-      if (!keyed && record.partition === undefined) this.sticky.onBatchClosed(record.topic, partition, numPartitions, available);
+      if (!keyed && record.partition === undefined) this.sticky.onBatchClosed(record.topic, partition, numPartitions, topic.available);
       this.wake(0);
     } else if ((flags & APPENDED_NEW_BATCH) !== 0) {
       // A new batch: the sender looks again when its linger is over.
       this.wake(this.flushing > 0 || this.closing || this.pool.hasWaiters ? 0 : this.lingerMs);
     }
-    return delivered;
+    return this.accumulator.newestBatch(record.topic, partition);
   }
 
   // ---- sending ------------------------------------------------------------------------------
@@ -541,46 +577,35 @@ export class Producer {
     flushRequest();
   }
 
-  /**
-   * Encodes a batch once; its record objects are dropped then (the bytes carry them). A batch
-   * more than half full goes into a reused `batchBytes` buffer (the throughput case); a smaller
-   * one gets a buffer of its own size, so lingering small batches never hold whole pooled
-   * buffers (memory stays within twice what bufferMemoryBytes accounts for).
-   */
+  /** Completes a batch's encoding once (header, compression, CRC); retries reuse the bytes. */
   private encode(batch: ProducerBatch): Buffer {
-    if (batch.encoded === undefined) {
-      const poolable = batch.estimatedBytes * 2 > this.batchBuffers.bufferBytes && batch.estimatedBytes <= this.batchBuffers.bufferBytes;
-      const buffer = poolable ? this.batchBuffers.take() : undefined;
-      let encoded: Buffer;
-      try {
-        encoded = encodeRecordBatch({ records: batch.records, compression: this.codec, now: this.cluster.clock.now() }, buffer);
-      } catch (error) {
-        if (buffer !== undefined) this.batchBuffers.give(buffer);
-        throw error;
-      }
-      if (buffer !== undefined) {
-        if (encoded.buffer === buffer.buffer && encoded.byteOffset === buffer.byteOffset) batch.pooledBuffer = buffer;
-        else this.batchBuffers.give(buffer);
-      }
-      batch.encoded = encoded;
-      batch.records = [];
-    }
-    return batch.encoded;
+    return batch.finish();
   }
 
-  /** Gives a batch's buffer back once nothing can read it: finished, and every request carrying it serialized. */
+  /**
+   * Drops a finished batch's bytes: a reused buffer goes back to the pool once every request
+   * carrying it has been serialized (nothing can read it then); a buffer of its own at once
+   * (the requests hold their own references).
+   */
   private recycle(batch: ProducerBatch): void {
-    if (batch.pooledBuffer === undefined || !batch.finished || batch.framesUnencoded > 0) return;
-    this.batchBuffers.give(batch.pooledBuffer);
-    batch.pooledBuffer = undefined;
-    batch.encoded = undefined;
+    if (!batch.finished) return;
+    batch.endEarly(); // a finished batch grows no more: its buffer is accounted like any other
+    if (batch.pooledBuffer === undefined) {
+      batch.releaseBuffer();
+      return;
+    }
+    if (batch.framesUnencoded > 0) return;
+    this.batchBuffers.give(batch.releaseBuffer()!);
   }
 
   private transport(address: string): ProduceTransport {
     let transport = this.transports.get(address);
     if (transport === undefined) {
       const connection = this.cluster.connection(address);
-      transport = this.useStream ? new StreamProduceTransport(connection, this.cluster.scheduler, this.maxInFlightPerPartition > 1) : new UnaryProduceTransport(connection);
+      const ordered = this.maxInFlightPerPartition > 1;
+      const grpc = this.useStream ? new StreamProduceTransport(connection, this.cluster.scheduler, ordered) : new UnaryProduceTransport(connection);
+      // The data listener when the broker has one (and transport is "auto"), else gRPC; chosen per send.
+      transport = this.cluster.transport === "grpc" ? grpc : new DataProduceTransport(address, () => this.cluster.dataConnection(address), grpc, ordered);
       this.transports.set(address, transport);
     }
     return transport;
@@ -589,7 +614,7 @@ export class Producer {
   /** Whether sends to `address` may pipeline per partition (an ordered stream, not unary). */
   private pipelines(address: string): boolean {
     const transport = this.transport(address);
-    return transport instanceof StreamProduceTransport && transport.pipelines;
+    return (transport instanceof StreamProduceTransport || transport instanceof DataProduceTransport) && transport.pipelines;
   }
 
   private sendRequest(address: string, sends: PartitionSend[]): void {
@@ -701,7 +726,7 @@ export class Producer {
       // The ordered stream now fails this partition for good: its resend needs a fresh stream.
       const address = this.inFlightAddress.get(queue);
       const transport = address === undefined ? undefined : this.transports.get(address);
-      if (transport instanceof StreamProduceTransport && transport.pipelines) transport.reset(`${queue.topic}-${queue.partition} failed on this ordered stream`);
+      if ((transport instanceof StreamProduceTransport || transport instanceof DataProduceTransport) && transport.pipelines) transport.reset(`${queue.topic}-${queue.partition} failed on this ordered stream`);
     }
     this.onSendError(queue, first !== undefined && !first.ok ? first.error : undefined);
   }
@@ -746,38 +771,38 @@ export class Producer {
     this.accumulator.retry(queue, batches, now + decision.delayMs);
   }
 
-  /** Halves a batch the broker found too large; both halves are encoded anew and sent in order. */
+  /**
+   * Halves a batch the broker found too large; both halves are encoded anew and sent in order.
+   * Its records are read back from its bytes (the inputs were encoded on append and not kept:
+   * this path is rare, and keeping them would cost every record an object).
+   */
   private split(batch: ProducerBatch): ProducerBatch[] {
-    // The halves' records are views of this batch's bytes: its buffer must never be reused.
-    batch.pooledBuffer = undefined;
-    // The records were dropped when the batch was encoded: read them back from its bytes.
-    const records: readonly RecordInput[] = batch.records.length > 0 ? batch.records : decodeRecordBatch(batch.encoded!).records;
+    // The halves are built from views of this batch's bytes: let its buffer go to the collector
+    // rather than back to the pool (rare; nothing else reads it after this).
+    batch.forgetBuffer();
+    const records = decodeRecordBatch(batch.finish()).records;
     const half = Math.ceil(batch.recordCount / 2);
+    // No size limit: a half is never larger than the batch was, but its deltas may take a byte more.
+    const format = { compression: this.codec, limitBytes: Number.MAX_SAFE_INTEGER };
     const parts: ProducerBatch[] = [];
     for (const [from, to] of [
       [0, half],
       [half, batch.recordCount],
     ] as const) {
-      const part = new ProducerBatch(batch.topic, batch.partition, batch.createdMs, this.codec !== CompressionCodec.none);
+      const part = new ProducerBatch(batch.topic, batch.partition, batch.createdMs, format, estimateRecordBytes(records[from]!));
       for (let i = from; i < to; i++) {
         const record = records[i]!;
-        const bytes = estimateRecordBytes(record);
-        part.records.push(record);
-        part.timestamps.push(batch.timestamps[i]!);
-        part.recordCount++;
-        part.estimatedBytes += bytes;
-        part.reservedBytes += bytes;
+        assert(part.append(batch.timestamps[i]!, record.key, record.value, record.headers, estimateRecordBytes(record)), "a split batch takes every record");
       }
       part.attempts = batch.attempts;
       part.lastError = batch.lastError;
       parts.push(part);
     }
-    // Whatever the halves do not account for (nothing, normally) stays with the first half.
-    parts[0]!.reservedBytes += batch.reservedBytes - parts[0]!.reservedBytes - parts[1]!.reservedBytes;
+    // The buffer-pool bytes stay with the halves (whatever the estimates miss, with the first).
+    parts[1]!.reservedBytes = Math.min(parts[1]!.reservedBytes, batch.reservedBytes);
+    parts[0]!.reservedBytes = batch.reservedBytes - parts[1]!.reservedBytes;
     // The records' promises hang on the original batch: it settles once both halves have.
-    void Promise.all([parts[0]!.outcome, parts[1]!.outcome]).then(([first, second]) => {
-      batch.settle((index) => (index < half ? first(index) : second(index - half)));
-    });
+    void Promise.all([parts[0]!.outcome, parts[1]!.outcome]).then(([first, second]) => batch.settle(new Split(first, second, half)));
     return parts;
   }
 
@@ -787,7 +812,7 @@ export class Producer {
     let offset = baseOffset;
     for (const batch of batches) {
       this.pool.release(batch.reservedBytes);
-      batch.settle(acknowledged(queue.topic, queue.partition, baseOffset < 0 ? -1 : offset, logAppendTimeMs, batch.timestamps));
+      batch.settle(new Acknowledged(queue.topic, queue.partition, baseOffset < 0 ? -1 : offset, logAppendTimeMs, batch.timestamps));
       if (baseOffset >= 0) offset += batch.recordCount;
       batch.finished = true;
       this.recycle(batch);
@@ -796,9 +821,7 @@ export class Producer {
 
   /** Fails batches for good (they are no longer queued or in flight). */
   private fail(batches: readonly ProducerBatch[], error: Error): void {
-    const failed: BatchOutcome = () => {
-      throw error;
-    };
+    const failed = new Failed(error);
     for (const batch of batches) {
       this.pool.release(batch.reservedBytes);
       batch.settle(failed);

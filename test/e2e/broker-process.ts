@@ -34,6 +34,8 @@ export interface ExitInfo {
 export interface BrokerProcess {
   readonly dataDir: string;
   readonly port: number;
+  /** The data listener's port (-1 when it is off). */
+  readonly dataPort: number;
   readonly metricsPort: number;
   readonly bootstrap: string;
   readonly child: ChildProcess;
@@ -57,6 +59,11 @@ export interface StartOptions {
   readonly nodeArgs?: readonly string[];
   /** gRPC port; 0 (the default) lets the OS pick one. A fixed port lets a restart keep its address. */
   readonly port?: number;
+  /**
+   * Data listener port; 0 (the default) lets the OS pick one, -1 turns it off. A restart that
+   * must keep the broker's data address passes a fixed one (`freePort()`).
+   */
+  readonly dataPort?: number;
 }
 
 /** A port that was free a moment ago (for restarting a broker on the same address). */
@@ -87,7 +94,7 @@ export async function startBrokerProcess(options: StartOptions = {}): Promise<Br
   Object.assign(env, options.env ?? {});
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--conditions=source", "--import", "tsx", mainScript, "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(options.port ?? 0), "--metrics-port", "0", ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), "--conditions=source", "--import", "tsx", mainScript, "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(options.port ?? 0), "--data-port", String(options.dataPort ?? 0), "--metrics-port", "0", ...(options.args ?? [])],
     { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: LogLine[] = [];
@@ -147,6 +154,7 @@ export async function startBrokerProcess(options: StartOptions = {}): Promise<Br
   onLine = undefined;
 
   const port = Number(ready["port"]);
+  const dataPort = Number(ready["dataPort"]);
   const metricsPort = Number(ready["metricsPort"]);
   const signalAndWait = async (signal: NodeJS.Signals): Promise<ExitInfo> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -155,6 +163,7 @@ export async function startBrokerProcess(options: StartOptions = {}): Promise<Br
   return {
     dataDir,
     port,
+    dataPort,
     metricsPort,
     bootstrap: `127.0.0.1:${port}`,
     child,
