@@ -95,13 +95,15 @@ describe("parseTimestamp", () => {
 
 describe("sluice dev banner", () => {
   it("tells how to connect: bootstrap, data dir, metrics URL and working commands", () => {
-    const text = devBanner({ bootstrap: "127.0.0.1:9092", dataDir: "/data", metricsUrl: "http://127.0.0.1:9644/metrics", defaultBootstrap: true });
+    const text = devBanner({ bootstrap: "127.0.0.1:9092", dataAddress: "127.0.0.1:9093", dataDir: "/data", metricsUrl: "http://127.0.0.1:9644/metrics", defaultBootstrap: true });
     expect(text).toContain("bootstrap   127.0.0.1:9092");
+    expect(text).toContain("data        127.0.0.1:9093");
     expect(text).toContain("http://127.0.0.1:9644/metrics");
     expect(text).toContain("sluice consume demo --from-beginning");
     expect(text).not.toContain("--bootstrap");
-    const other = devBanner({ bootstrap: "127.0.0.1:4000", dataDir: "/data", metricsUrl: undefined, defaultBootstrap: false });
+    const other = devBanner({ bootstrap: "127.0.0.1:4000", dataAddress: undefined, dataDir: "/data", metricsUrl: undefined, defaultBootstrap: false });
     expect(other).toContain("--bootstrap 127.0.0.1:4000");
     expect(other).toContain("metrics     off");
+    expect(other).toContain("data        off");
   });
 });

@@ -18,6 +18,7 @@ export const devSpecs: readonly CommandSpec[] = [
     flags: [
       { name: "data-dir", kind: "string", valueName: "dir", description: "where topics and logs are stored", defaultText: "./.sluice-data" },
       { name: "port", kind: "int", valueName: "N", description: "gRPC port (0: any free port)", defaultText: "9092" },
+      { name: "data-port", kind: "int", valueName: "N", description: "port of the data listener, Produce/Fetch over TCP (0: any free port, -1: none)", defaultText: "9093, or any free port with --port 0" },
       { name: "metrics-port", kind: "int", valueName: "N", description: "HTTP port of /metrics (-1: none)", defaultText: "9644" },
       { name: "log-level", kind: "string", valueName: "level", description: "broker log level (fatal|error|warn|info|debug|trace|silent)", defaultText: "warn" },
       { name: "fsync", kind: "string", valueName: "policy", description: "always | interval:<ms> | never", defaultText: "always" },
@@ -27,12 +28,13 @@ export const devSpecs: readonly CommandSpec[] = [
 ];
 
 /** The text `sluice dev` prints once the broker serves (pure, for tests). */
-export function devBanner(info: { bootstrap: string; dataDir: string; metricsUrl: string | undefined; defaultBootstrap: boolean }): string {
+export function devBanner(info: { bootstrap: string; dataAddress: string | undefined; dataDir: string; metricsUrl: string | undefined; defaultBootstrap: boolean }): string {
   const b = info.defaultBootstrap ? "" : ` --bootstrap ${info.bootstrap}`;
   return [
     "Sluice dev broker is running.",
     "",
     `  bootstrap   ${info.bootstrap}`,
+    `  data        ${info.dataAddress ?? "off (clients use gRPC)"}`,
     `  data dir    ${info.dataDir}`,
     `  metrics     ${info.metricsUrl ?? "off"}`,
     "",
@@ -51,7 +53,7 @@ export async function dev(ctx: CommandContext): Promise<number> {
   const { createLogger, loadBrokerConfig, startBroker } = await import("@sluice/broker");
   const dataDir = resolve(ctx.io.cwd, ctx.string("data-dir") ?? ".sluice-data");
   const flags = ["--data-dir", dataDir, "--log-level", ctx.string("log-level") ?? "warn"];
-  for (const key of ["port", "metrics-port"] as const) {
+  for (const key of ["port", "data-port", "metrics-port"] as const) {
     const value = ctx.int(key);
     if (value !== undefined) flags.push(`--${key}`, String(value));
   }
@@ -65,9 +67,11 @@ export async function dev(ctx: CommandContext): Promise<number> {
   const logger = createLogger({ level: config.logLevel, brokerId: config.brokerId, stream: { write: (line: string) => void stderr.write(line) } });
   const broker = await startBroker(config, { logger });
   const metrics = broker.metricsAddress;
+  const data = broker.dataAddress;
   await ctx.out(
     devBanner({
       bootstrap: broker.bootstrap,
+      dataAddress: data === undefined ? undefined : `${data.host}:${data.port}`,
       dataDir,
       metricsUrl: metrics === undefined ? undefined : `http://${metrics.host}:${metrics.port}/metrics`,
       defaultBootstrap: broker.bootstrap === "127.0.0.1:9092",
