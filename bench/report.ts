@@ -34,3 +34,8 @@ export function percentile(sortedAscending: readonly number[], p: number): numbe
   const index = Math.min(sortedAscending.length - 1, Math.max(0, Math.ceil((p / 100) * sortedAscending.length) - 1));
   return sortedAscending[index] ?? Number.NaN;
 }
+
+/** Epoch milliseconds with microsecond resolution, comparable between processes of one machine. */
+export function epochNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
