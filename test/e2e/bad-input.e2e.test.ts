@@ -1,15 +1,35 @@
 // Proves that bad input through the real API — corrupt or truncated batches, oversized batches and
 // requests, unknown topics, invalid names, configs and fields, out-of-range fetches, undecodable
-// protobuf and garbage bytes on the port — gets clear typed errors, leaves the broker up and
+// protobuf, garbage bytes on the gRPC port and on the data listener's port — gets clear typed errors, leaves the broker up and
 // serving, and changes no stored data.
 import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRecordBatch, fromErrorInfo, GRPC_MESSAGE_BYTES_MAX, grpcChannelOptions, type api } from "@sluice/protocol";
+import {
+  DATA_PROTOCOL_VERSION,
+  encodeFrameHeader,
+  encodeHello,
+  encodeRecordBatch,
+  errorNameOf,
+  FrameKind,
+  FrameReader,
+  fromErrorInfo,
+  GRPC_MESSAGE_BYTES_MAX,
+  grpcChannelOptions,
+  loadProtos,
+  type api,
+  type DataFrame,
+} from "@sluice/protocol";
+import protobuf from "protobufjs";
 import { removeDataDir, startBrokerProcess, type BrokerProcess } from "./broker-process.js";
 import { onlyPartition, RawClient } from "./raw-client.js";
 
 const TOPIC = "guarded";
+const sluiceService = loadProtos().sluice.Sluice.service;
+/** ErrorInfo (common.proto), to read the payload of ERROR frames. */
+const errorInfoType = protobuf.Type.fromJSON("ErrorInfo", {
+  fields: { code: { id: 1, type: "int32" }, name: { id: 2, type: "string" }, message: { id: 3, type: "string" }, retriable: { id: 4, type: "bool" } },
+});
 const MAX_MESSAGE_BYTES = 4096;
 
 /** Flips bits of one byte (inside the CRC-covered region when `fromEnd` is small). */
@@ -272,6 +292,97 @@ describe("bad input through the real API", () => {
       silent.destroy();
 
       expect((await client.healthCheck()).status).toBe("SERVING");
+      expect(broker.child.exitCode).toBeNull();
+    });
+  });
+
+  describe("garbage and malformed frames on the data port", () => {
+    interface Exchange {
+      readonly closed: boolean;
+      readonly hello: boolean;
+      readonly frames: DataFrame[];
+    }
+    /**
+     * Writes `bytes` on a fresh connection to the data listener and reads what comes back until
+     * the broker closes (or `waitMs` passes): the broker's HELLO, if any, and its frames.
+     */
+    async function exchange(bytes: Buffer, waitMs = 3000): Promise<Exchange> {
+      const received: Buffer[] = [];
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect(broker.dataPort, "127.0.0.1", () => socket.write(bytes));
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(false);
+        }, waitMs);
+        socket.on("data", (chunk: Buffer) => received.push(chunk));
+        socket.on("error", () => undefined);
+        socket.on("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      const all = Buffer.concat(received);
+      const hello = all.length >= 4 && all.subarray(0, 4).toString("ascii") === "SLDP";
+      const reader = new FrameReader(hello ? { onHello: () => undefined } : {});
+      reader.push(all);
+      const frames: DataFrame[] = [];
+      for (let f = reader.next(); f !== undefined; f = reader.next()) frames.push(f);
+      return { closed, hello, frames };
+    }
+    const errorOf = (frame: DataFrame | undefined): string => errorNameOf((errorInfoType.decode(frame?.payload ?? Buffer.alloc(0)) as unknown as { code: number }).code);
+    const frame = (kind: FrameKind, correlationId: number, payload: Buffer): Buffer => Buffer.concat([encodeFrameHeader(kind, correlationId, payload.length), payload]);
+    const produceRequest = (records: Buffer): Buffer =>
+      sluiceService.Produce.requestSerialize({ acks: -1, timeoutMs: 10_000, topics: [{ topic: TOPIC, partitions: [{ partition: 1, records }] }] });
+
+    it("answers junk instead of a HELLO with an ERROR frame and closes", async () => {
+      const random = Buffer.alloc(64 * 1024);
+      for (let i = 0; i < random.length; i++) random[i] = (i * 2654435761) >>> 24;
+      for (const junk of [random, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]) {
+        const got = await exchange(junk);
+        expect(got.closed).toBe(true);
+        expect(got.hello).toBe(false);
+        expect(got.frames.map((f) => [f.kind, f.correlationId])).toEqual([[FrameKind.ERROR, 0]]);
+        expect(errorOf(got.frames[0])).toBe("INVALID_REQUEST");
+      }
+      const future = Buffer.from(encodeHello());
+      future.writeUInt16BE(DATA_PROTOCOL_VERSION + 1, 4);
+      const refused = await exchange(future);
+      expect(refused.closed).toBe(true);
+      expect(errorOf(refused.frames[0])).toBe("UNSUPPORTED_VERSION");
+    });
+
+    it("closes on an oversized or unknown frame, after a typed ERROR", async () => {
+      const oversized = Buffer.alloc(9);
+      oversized.writeUInt32BE(0xffff_fff0, 0);
+      oversized[4] = FrameKind.PRODUCE;
+      const big = await exchange(Buffer.concat([encodeHello(), oversized]));
+      expect(big.hello && big.closed).toBe(true);
+      expect(errorOf(big.frames.find((f) => f.kind === FrameKind.ERROR))).toBe("MESSAGE_TOO_LARGE");
+
+      const unknown = await exchange(Buffer.concat([encodeHello(), Buffer.from([0, 0, 0, 5, 0x42, 0, 0, 0, 1])]));
+      expect(unknown.closed).toBe(true);
+      expect(errorOf(unknown.frames.find((f) => f.kind === FrameKind.ERROR))).toBe("INVALID_REQUEST");
+    });
+
+    it("refuses an undecodable request and a corrupt batch per request, and keeps the connection", async () => {
+      const corrupt = flip(batch(["bad-crc"]), 3, 0x10);
+      const got = await exchange(
+        Buffer.concat([
+          encodeHello(),
+          frame(FrameKind.PRODUCE, 7, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a])),
+          frame(FrameKind.PRODUCE, 8, produceRequest(corrupt)),
+          frame(FrameKind.FETCH, 9, sluiceService.Fetch.requestSerialize({ maxWaitMs: 0, topics: [{ topic: "no-such-topic", partitions: [{ partition: 0, fetchOffset: 0 }] }] })),
+        ]),
+        1000,
+      );
+      expect(got.closed).toBe(false);
+      const byId = new Map(got.frames.map((f) => [f.correlationId, f]));
+      expect(byId.get(7)?.kind).toBe(FrameKind.ERROR);
+      expect(errorOf(byId.get(7))).toBe("INVALID_REQUEST");
+      const produced = sluiceService.Produce.responseDeserialize(byId.get(8)!.payload) as api.ProduceResponse;
+      expect(await errorName(onlyPartition(produced.topics))).toBe("CORRUPT_MESSAGE");
+      const fetched = sluiceService.Fetch.responseDeserialize(byId.get(9)!.payload) as api.FetchResponse;
+      expect(fromErrorInfo(fetched.topics[0]?.partitions[0]?.error)?.errorName).toBe("UNKNOWN_TOPIC_OR_PARTITION");
       expect(broker.child.exitCode).toBeNull();
     });
   });
