@@ -85,6 +85,6 @@ RUN chmod 0755 broker/dist/main.js cli/dist/main.js operator/dist/main.js \
  && ln -s /app/cli/dist/main.js /usr/local/bin/sluice \
  && ln -s /app/operator/dist/main.js /usr/local/bin/sluice-operator
 USER 10001:10001
-# gRPC (Kafka's port), broker /metrics, operator /metrics + /healthz.
-EXPOSE 9092 9644 8080
+# gRPC (Kafka's port), the data listener, broker /metrics, operator /metrics + /healthz.
+EXPOSE 9092 9093 9644 8080
 CMD ["sluice-broker", "--host", "0.0.0.0", "--data-dir", "/var/lib/sluice"]

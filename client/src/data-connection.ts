@@ -47,7 +47,7 @@ import {
 } from "@sluice/protocol";
 import { errorOfFrame } from "./data-connection-codec.js";
 import { ClientClosedError, ConnectionError, TimeoutError } from "./errors.js";
-import { DATA_CONNECT_TIMEOUT_MS, DATA_READ_BUFFER_BYTES } from "./limits.js";
+import { DATA_CONNECT_TIMEOUT_MS, DATA_DIRECT_READ_MIN_BYTES, DATA_READ_BUFFER_BYTES } from "./limits.js";
 import { formatAddress } from "./metadata.js";
 import { encodeProducePieces, type ProduceFrame } from "./produce-request.js";
 import { systemClock, systemScheduler, type Clock, type Scheduler, type TimerHandle } from "./runtime.js";
@@ -243,21 +243,29 @@ export class DataConnection {
   private open(): Link {
     if (this.link !== undefined) return this.link;
     // Reads land in one reusable buffer (`onread`): no 64 KiB allocation and no stream machinery
-    // per read; CopyingFrameReader copies each frame's bytes out once, into the frame's payload.
-    // (`link` is defined below; the callback only runs once the socket has read something.)
+    // per read; CopyingFrameReader copies each frame's bytes out once, into the frame's payload —
+    // or, once a large frame's header is in, the socket reads the rest straight into its payload.
+    const scratch = Buffer.allocUnsafe(DATA_READ_BUFFER_BYTES);
+    const reads: { link?: Link; direct?: Buffer | undefined } = {};
     const socket = connect({
       host: this.host,
       port: this.port,
       onread: {
-        buffer: Buffer.allocUnsafe(DATA_READ_BUFFER_BYTES),
+        buffer: () => {
+          reads.direct = reads.link?.failed === false ? reads.link.reader?.directTarget(DATA_DIRECT_READ_MIN_BYTES) : undefined;
+          return reads.direct ?? scratch;
+        },
         callback: (bytes: number, buffer: Uint8Array) => {
-          this.onData(link, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+          if (reads.link === undefined) return true;
+          if (buffer === reads.direct) this.onDirectRead(reads.link, bytes);
+          else this.onData(reads.link, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
           return true;
         },
       },
     });
     socket.setNoDelay(true);
     const link = new Link(socket);
+    reads.link = link;
     this.link = link;
     link.connectTimer = this.scheduler.after(this.connectTimeoutMs, () => {
       this.fail(link, new ConnectionError(this.address, `data listener handshake: no HELLO within ${this.connectTimeoutMs} ms`), true);
@@ -306,18 +314,38 @@ export class DataConnection {
         chunk = head;
       }
       reader.push(chunk);
-      while (!link.failed) {
-        const frame = reader.next();
-        if (frame === undefined) return;
-        this.onFrame(link, frame);
-      }
+      this.takeFrames(link, reader);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      const failure = link.helloReceived
-        ? new ConnectionError(this.address, `data connection dropped: the broker broke the protocol (${detail})`, undefined, { cause: error })
-        : new ConnectionError(this.address, `data listener handshake failed: ${detail}`, undefined, { cause: error });
-      this.fail(link, failure, !link.helloReceived);
+      this.onReadError(link, error);
     }
+  }
+
+  /** `bytes` landed straight in the payload of the frame being received (see onread above). */
+  private onDirectRead(link: Link, bytes: number): void {
+    const reader = link.reader;
+    if (link.failed || reader === undefined) return;
+    try {
+      reader.receivedDirect(bytes);
+      this.takeFrames(link, reader);
+    } catch (error) {
+      this.onReadError(link, error);
+    }
+  }
+
+  private takeFrames(link: Link, reader: CopyingFrameReader): void {
+    while (!link.failed) {
+      const frame = reader.next();
+      if (frame === undefined) return;
+      this.onFrame(link, frame);
+    }
+  }
+
+  private onReadError(link: Link, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    const failure = link.helloReceived
+      ? new ConnectionError(this.address, `data connection dropped: the broker broke the protocol (${detail})`, undefined, { cause: error })
+      : new ConnectionError(this.address, `data listener handshake failed: ${detail}`, undefined, { cause: error });
+    this.fail(link, failure, !link.helloReceived);
   }
 
   /** Throws (inside CopyingFrameReader.push) when the broker is not a data listener of our version. */

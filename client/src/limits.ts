@@ -224,3 +224,8 @@ export const ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
 
 /** The data connection's reusable socket read buffer: one read takes up to this much. */
 export const DATA_READ_BUFFER_BYTES = 512 * 1024;
+/**
+ * A frame with at least this much still to come is read straight into its payload (no copy);
+ * smaller rests go through the read buffer, where several small frames share one read.
+ */
+export const DATA_DIRECT_READ_MIN_BYTES = 64 * 1024;

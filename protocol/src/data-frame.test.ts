@@ -146,6 +146,34 @@ describe.each([
 
 });
 
+describe("CopyingFrameReader direct reads", () => {
+  it("lets reads land straight in a large frame's payload, never past it", () => {
+    const payload = Buffer.alloc(200_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+    const bytes = Buffer.concat([frame(FrameKind.FETCH_RESPONSE, 5, payload), frame(FrameKind.PRODUCE_RESPONSE, 6, Buffer.from("next"))]);
+    const reader = new CopyingFrameReader();
+    expect(reader.directTarget(1)).toBeUndefined(); // no header yet: reads go through a buffer
+    reader.push(bytes.subarray(0, 1000));
+    let at = 1000;
+    const frameEnd = DATA_FRAME_HEADER_BYTES + payload.length;
+    for (let target = reader.directTarget(64 * 1024); target !== undefined; target = reader.directTarget(64 * 1024)) {
+      expect(target.length).toBe(frameEnd - at); // exactly the rest of this frame
+      const n = Math.min(target.length, 70_000);
+      bytes.copy(target, 0, at, at + n); // what a socket read would do
+      reader.receivedDirect(n);
+      at += n;
+    }
+    expect(frameEnd - at).toBeLessThan(64 * 1024);
+    reader.push(bytes.subarray(at));
+    const frames = [reader.next(), reader.next()];
+    expect(reader.next()).toBeUndefined();
+    expect(frames.map((f) => f?.correlationId)).toEqual([5, 6]);
+    expect(frames[0]?.payload.equals(payload)).toBe(true);
+    expect(frames[1]?.payload.toString()).toBe("next");
+    expect(thrown(() => reader.receivedDirect(1)).errorName).toBe("INVALID_REQUEST");
+  });
+});
+
 describe("frame headers and views", () => {
   it("a frame inside one chunk is a view of it, a split frame is copied once", () => {
     // Large enough that Buffer.from gives each half its own ArrayBuffer (not Node's shared pool).

@@ -236,7 +236,8 @@ export class FrameReader implements FrameSource {
  * reusable buffer with net's `onread` option, which skips a 64 KiB allocation and the stream
  * machinery per read). It keeps nothing of a chunk by reference: each frame's payload is
  * allocated once, at its declared size, when its header is complete, and the chunks' bytes are
- * copied straight into it — the one copy a frame spanning several reads costs in FrameReader too.
+ * copied straight into it — the one copy a frame spanning several reads costs in FrameReader too —
+ * or, with `directTarget`, the socket reads the rest of a large frame straight into it (no copy).
  * Same checks and errors as FrameReader.
  */
 export class CopyingFrameReader implements FrameSource {
@@ -300,6 +301,27 @@ export class CopyingFrameReader implements FrameSource {
       this.failed = error instanceof SluiceError ? error : new SluiceError("INVALID_REQUEST", String(error));
       throw this.failed;
     }
+  }
+
+  /**
+   * Where the next socket read may land directly (net's `onread` buffer function): the unfilled
+   * rest of the frame being received when at least `minBytes` of it remain, else undefined. A
+   * read into it can neither overrun the frame nor touch the next one, and costs no copy at all.
+   */
+  directTarget(minBytes: number): Buffer | undefined {
+    const payload = this.payload;
+    if (payload === undefined || this.failed !== undefined) return undefined;
+    return payload.length - this.payloadFill >= minBytes ? payload.subarray(this.payloadFill) : undefined;
+  }
+
+  /** Accounts for `bytes` a read put at the start of `directTarget()`'s buffer. */
+  receivedDirect(bytes: number): void {
+    const payload = this.payload;
+    if (payload === undefined || bytes > payload.length - this.payloadFill) {
+      throw new SluiceError("INVALID_REQUEST", `${bytes} bytes read into a frame that has no room for them`);
+    }
+    this.payloadFill += bytes;
+    if (this.payloadFill === payload.length) this.complete(payload);
   }
 
   next(): DataFrame | undefined {
