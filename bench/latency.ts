@@ -139,6 +139,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     // Where the time goes on the broker side (its own histograms): produce and fsync averages.
     const produceCount = await broker.metric("sluice_rpc_duration_seconds_count", { method: "DataProduce" });
     const produceSum = await broker.metric("sluice_rpc_duration_seconds_sum", { method: "DataProduce" });
+    const fetchCount = await broker.metric("sluice_rpc_requests_total", { method: "DataFetch" });
     const fsyncCount = await broker.metric("sluice_log_fsync_duration_seconds_count");
     const fsyncSum = await broker.metric("sluice_log_fsync_duration_seconds_sum");
     const metrics = {
@@ -151,6 +152,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       samples: samples.length,
       broker_produce_avg_ms: produceCount === 0 ? Number.NaN : (1000 * produceSum) / produceCount,
       broker_fsync_avg_ms: fsyncCount === 0 ? Number.NaN : (1000 * fsyncSum) / fsyncCount,
+      broker_fetches_per_s: fetchCount / (WARMUP_MS / 1000 + seconds),
       producer_event_loop_delay_max_ms: producerLoop.max / 1e6,
       consumer_event_loop_delay_max_ms: consumerLoopMaxMs,
     };
@@ -165,6 +167,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       ["max ms", metrics.e2e_max_ms],
       ["broker produce avg ms", metrics.broker_produce_avg_ms],
       ["broker fsync avg ms", metrics.broker_fsync_avg_ms],
+      ["broker fetches/s (data listener)", metrics.broker_fetches_per_s],
       ["producer event-loop stall max ms", metrics.producer_event_loop_delay_max_ms],
       ["consumer event-loop stall max ms", metrics.consumer_event_loop_delay_max_ms],
     ]);
