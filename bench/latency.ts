@@ -3,9 +3,10 @@
  * process, at 25% of the maximum produce rate measured in the same run.
  *
  * Workload: 1 KiB keyed records, 8 partitions, acks=all, default fsync (`always`). The max-rate
- * probe is the produce benchmark's headline configuration (`enqueueMany`, data listener,
- * `--probe-linger-ms`, the Producer's default 5 ms); the timed phase sends record by record with
- * `send()` and a latency-tuned producer, `--linger-ms` 1 by default (measured on a quiet machine,
+ * probe sends with the same API as the timed phase, record by record (`--probe-api one`; `many`
+ * probes with the produce benchmark's headline `enqueueMany`, a ~25% higher max), with the
+ * throughput linger (`--probe-linger-ms`, the Producer's default 5 ms); the timed phase sends
+ * record by record with `send()` and a latency-tuned producer, `--linger-ms` 1 by default (measured on a quiet machine,
  * consumer in its own process: linger 5 → p50 6.3 / p99 21–27 ms, 2 → 3.6 / 16–39, 1 → 3.0 /
  * 16–26, 0 → 2.5 / 16). A Consumer in its own process (support/latency-consumer.ts: producers and
  * consumers are different processes in production, and sharing one event loop made the
@@ -16,7 +17,7 @@
  *
  * Options: --seconds 10, --probe-mb 64 (the max-rate probe), --rate-fraction 0.25,
  * --rate-mb-s N (skip the probe and use N as the max), --partitions 8, --record-bytes 1024,
- * --linger-ms 1 (timed phase), --probe-linger-ms 5 (max-rate probe), --max-wait-ms 100.
+ * --linger-ms 1 (timed phase), --probe-linger-ms 5, --probe-api one|many (max-rate probe), --max-wait-ms 100.
  */
 import { spawn } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -81,6 +82,8 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const recordBytes = numberOption(options, "record-bytes", 1024);
   const lingerMs = numberOption(options, "linger-ms", 1);
   const probeLingerMs = numberOption(options, "probe-linger-ms", 5);
+  const probeApi = options["probe-api"] ?? "one";
+  if (probeApi !== "one" && probeApi !== "many") throw new Error(`--probe-api must be one or many, got ${probeApi}`);
   const maxWaitMs = numberOption(options, "max-wait-ms", 100);
   const fsync = options["fsync"] ?? "always";
 
@@ -92,7 +95,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
     } else {
       await createBenchTopic(broker.bootstrap, "bench-latency-probe", partitions);
       const records = Math.round((probeMb * 1024 * 1024) / recordBytes);
-      const probe = await produceAll({ bootstrap: broker.bootstrap, topic: "bench-latency-probe", records, recordBytes, batchBytes: 512 * 1024, lingerMs: probeLingerMs, inflight: 5, api: "many" });
+      const probe = await produceAll({ bootstrap: broker.bootstrap, topic: "bench-latency-probe", records, recordBytes, batchBytes: 512 * 1024, lingerMs: probeLingerMs, inflight: 5, api: probeApi });
       maxRecordsPerSec = records / probe.seconds;
     }
     const rate = maxRecordsPerSec * fraction;
@@ -172,7 +175,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       ["consumer event-loop stall max ms", metrics.consumer_event_loop_delay_max_ms],
     ]);
     return {
-      config: { record_bytes: recordBytes, partitions, acks: "all", fsync, seconds, rate_fraction: fraction, linger_ms: lingerMs, probe_linger_ms: probeLingerMs, max_wait_ms: maxWaitMs, client: "@sluice/client Producer + Consumer" },
+      config: { record_bytes: recordBytes, partitions, acks: "all", fsync, seconds, rate_fraction: fraction, linger_ms: lingerMs, probe_linger_ms: probeLingerMs, probe_api: probeApi, max_wait_ms: maxWaitMs, client: "@sluice/client Producer + Consumer" },
       metrics,
     };
   } finally {
