@@ -12,33 +12,11 @@ import { encodeRecordBatch } from "./encode.js";
 import { BATCH_HEADER_BYTES, CompressionCodec, type CompressionCodecId } from "./header.js";
 import type { BatchInput, RecordInput } from "./record.js";
 import { referenceEncodeRecordBatch } from "./testing/reference-encoder.js";
+import { allCodecs, headerFieldsArb, nullableBytesArb as nullableBytes, recordArb as recordArbFor } from "../testing/record-arbitraries.js";
 
 const NOW = 1_700_000_000_000;
-const codecs = [CompressionCodec.none, CompressionCodec.gzip, CompressionCodec.snappy, CompressionCodec.lz4, CompressionCodec.zstd] as const;
-
-const bytes = (maxLength: number): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
-const nullableBytes = (maxLength: number): fc.Arbitrary<Buffer | null> => fc.option(bytes(maxLength), { nil: null, freq: 4 });
-
-const recordArb: fc.Arbitrary<RecordInput> = fc.record(
-  {
-    key: nullableBytes(40),
-    value: nullableBytes(300),
-    headers: fc.array(fc.record({ key: fc.string({ unit: "grapheme", maxLength: 12 }), value: nullableBytes(30) }), { maxLength: 4 }),
-    timestamp: fc.integer({ min: 0, max: 2 ** 45 }),
-  },
-  { requiredKeys: ["value", "timestamp"] },
-);
-
-const headerFieldsArb = fc.record({
-  baseOffset: fc.integer({ min: 0, max: 2 ** 50 }),
-  partitionLeaderEpoch: fc.integer({ min: -1, max: 0x7fff_ffff }),
-  producerId: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-  producerEpoch: fc.integer({ min: -1, max: 0x7fff }),
-  baseSequence: fc.integer({ min: -1, max: 0x7fff_ffff }),
-  timestampType: fc.constantFrom<"create" | "log-append">("create", "log-append"),
-  transactional: fc.boolean(),
-  control: fc.boolean(),
-});
+const codecs = allCodecs;
+const recordArb = recordArbFor({ maxValueBytes: 300, minTimestamp: 0, timestampRequired: true });
 
 function build(records: readonly RecordInput[], options: ConstructorParameters<typeof RecordBatchBuilder>[0], buffer?: Buffer): Buffer {
   const builder = new RecordBatchBuilder(options, buffer);

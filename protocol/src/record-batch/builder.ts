@@ -44,6 +44,7 @@ import {
   type CompressionCodecId,
 } from "./header.js";
 import { BUILDER_BUFFER_BYTES_DEFAULT, ENCODED_BATCH_BYTES_MAX } from "./limits.js";
+import type { BatchHeaderInput } from "./record.js";
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from "./varint.js";
 
 const INT32_MAX = 0x7fff_ffff;
@@ -59,23 +60,7 @@ export interface RecordHeaderInput {
 /** Headers as a list (keys may repeat) or as an object (its own enumerable keys, in order). */
 export type RecordHeadersInput = readonly RecordHeaderInput[] | Readonly<Record<string, RecordBytes | null>>;
 
-export interface BatchBuilderOptions {
-  /** Default none. */
-  readonly compression?: CompressionCodecId;
-  /** Default 0: the partition leader stamps the real offset (header.ts stampBatch). */
-  readonly baseOffset?: number;
-  /** Default -1: the partition leader stamps its epoch. */
-  readonly partitionLeaderEpoch?: number;
-  /** Default -1 (no idempotence). */
-  readonly producerId?: number;
-  /** Default -1. */
-  readonly producerEpoch?: number;
-  /** Default -1. */
-  readonly baseSequence?: number;
-  /** Default "create". */
-  readonly timestampType?: "create" | "log-append";
-  readonly transactional?: boolean;
-  readonly control?: boolean;
+export interface BatchBuilderOptions extends BatchHeaderInput {
   /** The header's baseTimestamp, deltas being relative to it; default: the first record's timestamp. */
   readonly baseTimestamp?: number;
   /**

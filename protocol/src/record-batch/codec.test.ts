@@ -12,35 +12,17 @@ import { encodeRecordBatch } from "./encode.js";
 import { Attributes, BATCH_HEADER_BYTES, CompressionCodec, stampBatch, validateBatch, type CompressionCodecId } from "./header.js";
 import { BATCH_BYTES_MAX_DEFAULT } from "./limits.js";
 import type { BatchInput, RecordInput } from "./record.js";
+import { allCodecs, headerFieldArbs, recordArb as recordArbFor } from "../testing/record-arbitraries.js";
 
 const NOW = 1_700_000_000_000;
-const codecs = [CompressionCodec.none, CompressionCodec.gzip, CompressionCodec.snappy, CompressionCodec.lz4, CompressionCodec.zstd] as const;
-
-const bytes = (maxLength: number): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
-const nullableBytes = (maxLength: number): fc.Arbitrary<Buffer | null> => fc.option(bytes(maxLength), { nil: null, freq: 4 });
-
-const recordArb: fc.Arbitrary<RecordInput> = fc.record(
-  {
-    key: nullableBytes(40),
-    value: nullableBytes(200),
-    headers: fc.array(fc.record({ key: fc.string({ unit: "grapheme", maxLength: 12 }), value: nullableBytes(30) }), { maxLength: 4 }),
-    timestamp: fc.integer({ min: -1, max: 2 ** 45 }),
-  },
-  { requiredKeys: ["value"] },
-);
+const codecs = allCodecs;
+const recordArb = recordArbFor({ maxValueBytes: 200, minTimestamp: -1, timestampRequired: false });
 
 const batchArb: fc.Arbitrary<BatchInput> = fc.record(
   {
     records: fc.array(recordArb, { minLength: 1, maxLength: 12 }),
     compression: fc.constantFrom<CompressionCodecId>(...codecs),
-    baseOffset: fc.integer({ min: 0, max: 2 ** 50 }),
-    partitionLeaderEpoch: fc.integer({ min: -1, max: 0x7fff_ffff }),
-    producerId: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-    producerEpoch: fc.integer({ min: -1, max: 0x7fff }),
-    baseSequence: fc.integer({ min: -1, max: 0x7fff_ffff }),
-    timestampType: fc.constantFrom<"create" | "log-append">("create", "log-append"),
-    transactional: fc.boolean(),
-    control: fc.boolean(),
+    ...headerFieldArbs,
     now: fc.integer({ min: 0, max: 2 ** 45 }),
   },
   { requiredKeys: ["records", "now"] },

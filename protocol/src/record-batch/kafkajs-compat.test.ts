@@ -22,6 +22,7 @@ import { decodeRecordBatch } from "./decode.js";
 import { encodeRecordBatch } from "./encode.js";
 import { CompressionCodec, HeaderOffset, type CompressionCodecId } from "./header.js";
 import type { DecodedBatch, RecordHeader, RecordInput } from "./record.js";
+import { headerFieldsArb } from "../testing/record-arbitraries.js";
 
 beforeAll(() => registerKafkajsCodecs());
 
@@ -138,16 +139,7 @@ describe.each(codecs)("ours -> kafkajs (%s)", (_name, codec) => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(record, { minLength: 1, maxLength: 8 }),
-        fc.record({
-          baseOffset: fc.integer({ min: 0, max: 2 ** 50 }),
-          partitionLeaderEpoch: fc.integer({ min: -1, max: 0x7fff_ffff }),
-          producerId: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-          producerEpoch: fc.integer({ min: -1, max: 0x7fff }),
-          baseSequence: fc.integer({ min: -1, max: 0x7fff_ffff }),
-          timestampType: fc.constantFrom<"create" | "log-append">("create", "log-append"),
-          transactional: fc.boolean(),
-          control: fc.boolean(),
-        }),
+        headerFieldsArb,
         async (records, fields) => {
           const batch = encodeRecordBatch({ ...fields, records, compression: codec });
           expect(kafkajsCrc32c(batch.subarray(HeaderOffset.attributes))).toBe(batch.readUInt32BE(HeaderOffset.crc));

@@ -41,9 +41,8 @@ export interface RecordInput {
   readonly attributes?: number;
 }
 
-export interface BatchInput {
-  /** At least one record. */
-  readonly records: readonly RecordInput[];
+/** The batch-level fields a caller may set, shared by encodeRecordBatch and RecordBatchBuilder. */
+export interface BatchHeaderInput {
   /** Default none. */
   readonly compression?: CompressionCodecId;
   /** Default 0: the partition leader stamps the real offset (header.ts stampBatch). */
@@ -61,6 +60,11 @@ export interface BatchInput {
   readonly transactional?: boolean;
   /** A control batch (transaction markers, Raft configuration records); see control.ts. */
   readonly control?: boolean;
+}
+
+export interface BatchInput extends BatchHeaderInput {
+  /** At least one record. */
+  readonly records: readonly RecordInput[];
   /** Timestamp for records without one (the caller passes Date.now()). */
   readonly now?: number;
   /**
