@@ -184,6 +184,28 @@ describe("produce and fetch", () => {
     expect(p1).toEqual(Array.from({ length: count / 2 }, (_, i) => `r${2 * i + 1}`));
   });
 
+  it("reassembles frames however the bytes arrive: split anywhere, several per write, large ones read straight into their payload", async () => {
+    await createTopic("t", 3);
+    const c = await client();
+    await c.until(() => c.helloVersion);
+    // Large frames take the direct-read path (their rest lands in the payload buffer), small ones
+    // the shared read buffer; the writes below cut through headers, payloads and frame boundaries.
+    const contents = Array.from({ length: 9 }, (_, i) => (i % 3 === 0 ? [`big${i}-` + String.fromCharCode(97 + i).repeat(300_000 + i * 7_777)] : [`small${i}`, `s${i}`]));
+    const frames = contents.map((content, i) => produceFrame(i + 1, produceRequest("t", i % 3, batch(content))));
+    const all = Buffer.concat(frames);
+    const cuts = [3, 7, 11, 150_000, 150_001, 400_000, all.length - 200_000, all.length - 5];
+    let from = 0;
+    for (const cut of [...cuts, all.length]) {
+      c.write(all.subarray(from, cut));
+      from = cut;
+      await new Promise((resolve) => setTimeout(resolve, 2)); // separate reads on the broker
+    }
+    const answers = await Promise.all(frames.map(async (_, i) => decodeProduceResponse(await c.frame(i + 1)).topics[0]?.partitions[0]));
+    expect(answers.map((a) => a?.error ?? null)).toEqual(frames.map(() => null));
+    const byPartition = await stored("t", [0, 1, 2]);
+    for (const p of [0, 1, 2]) expect(byPartition[p]).toEqual(contents.filter((_, i) => i % 3 === p).flat());
+  });
+
   it("answers what a client sent before half-closing, then closes", async () => {
     await createTopic("t", 1);
     const c = await client();

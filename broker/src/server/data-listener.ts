@@ -20,6 +20,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { BrokerContext } from "./context.js";
 import { DataConnection, type DataConnectionHooks } from "./data/connection.js";
+import { acceptWithUserReads } from "./data/user-reads.js";
 import { DATA_CONNECTION_KEEPALIVE_MS } from "./limits.js";
 
 export interface DataListener {
@@ -32,9 +33,17 @@ export interface DataListener {
 
 export async function startDataListener(ctx: BrokerContext, host: string, port: number, hooks: DataConnectionHooks): Promise<DataListener> {
   const connections = new Set<DataConnection>();
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: DATA_CONNECTION_KEEPALIVE_MS });
-  server.on("connection", (socket: Socket) => {
-    const connection = new DataConnection(socket, ctx, hooks);
+  // pauseOnConnect: nothing is read before the socket moves to one that reads into our buffers.
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: DATA_CONNECTION_KEEPALIVE_MS });
+  server.on("connection", (accepted: Socket) => {
+    const reads: { connection?: DataConnection } = {};
+    const { socket, userReads } = acceptWithUserReads(accepted, {
+      // The socket asks for its first buffer while it is built, before the connection exists.
+      target: () => reads.connection?.readTarget(),
+      callback: (bytes, buffer) => reads.connection?.onRead(bytes, buffer),
+    }, { allowHalfOpen: true, keepAliveInitialDelayMs: DATA_CONNECTION_KEEPALIVE_MS });
+    const connection = new DataConnection(socket, ctx, hooks, userReads);
+    reads.connection = connection;
     connections.add(connection);
     ctx.metrics.dataConnections.inc();
     void connection.closed.then(() => {

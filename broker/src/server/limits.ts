@@ -40,6 +40,18 @@ export const SERVER_CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
 export const DATA_CONNECTION_INFLIGHT_MAX = PRODUCE_STREAM_INFLIGHT_MAX;
 
 /**
+ * The read buffer all data connections share (data/user-reads.ts): one socket read takes up to
+ * this much. It can be shared because every read is consumed before the next one starts.
+ */
+export const DATA_READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * A request frame with at least this much still to come is read straight into its payload (no
+ * copy); smaller rests go through the shared read buffer, where several small frames share a read.
+ */
+export const DATA_DIRECT_READ_MIN_BYTES = 64 * 1024;
+
+/**
  * After the broker ends a data connection (drain, protocol violation) it keeps reading and
  * discarding for at most this long, waiting for the client to close its side: closing a socket
  * with unread bytes makes the kernel send a reset, which can destroy answers the client has not

@@ -42,8 +42,8 @@ import {
   DATA_PROTOCOL_VERSION,
   decodeHello,
   encodeHello,
+  CopyingFrameReader,
   FrameKind,
-  FrameReader,
   SluiceError,
   type DataFrame,
 } from "@sluice/protocol";
@@ -51,7 +51,7 @@ import type { BrokerContext } from "../context.js";
 import { takeAfterEncode } from "../fetch-response-encoder.js";
 import { handleFetch } from "../handlers/fetch.js";
 import { produceRequest, StreamOrder } from "../handlers/produce.js";
-import { DATA_CONNECTION_INFLIGHT_MAX, DATA_CONNECTION_LINGER_MS } from "../limits.js";
+import { DATA_CONNECTION_INFLIGHT_MAX, DATA_CONNECTION_LINGER_MS, DATA_DIRECT_READ_MIN_BYTES } from "../limits.js";
 import { statusOf } from "../registry.js";
 import { decodeFetchRequest, decodeProduceRequest, errorFrame, fetchResponseFrame, produceResponseFrame } from "./frames.js";
 
@@ -72,7 +72,9 @@ const METHOD_OF: Readonly<Partial<Record<FrameKind, string>>> = {
 };
 
 export class DataConnection {
-  private readonly reader: FrameReader;
+  private readonly reader: CopyingFrameReader;
+  /** The payload a read was last pointed at (see readTarget), or undefined: the shared buffer. */
+  private direct: Buffer | undefined;
   private readonly order = new StreamOrder();
   /** Aborted when the socket closes: long-polling fetches stop waiting for a client that left. */
   private readonly gone = new AbortController();
@@ -92,9 +94,11 @@ export class DataConnection {
     private readonly socket: Socket,
     private readonly ctx: BrokerContext,
     private readonly hooks: DataConnectionHooks,
+    /** False: the socket emits 'data' chunks (it could not take user reads, see user-reads.ts). */
+    userReads: boolean,
   ) {
     this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-    this.reader = new FrameReader({ onHello: (hello) => this.onHello(hello) });
+    this.reader = new CopyingFrameReader({ onHello: (hello) => this.onHello(hello) });
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => {
       socket.once("close", () => {
@@ -104,7 +108,7 @@ export class DataConnection {
         resolve();
       });
     });
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (!userReads) socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => {
       this.inputEnded = true;
       this.maybeEnd();
@@ -141,9 +145,40 @@ export class DataConnection {
     this.write([encodeHello(DATA_PROTOCOL_VERSION)]);
   }
 
+  /**
+   * Where the socket's next read lands: the rest of the large frame being received (no copy at
+   * all), else undefined — the shared read buffer (user-reads.ts), whose bytes `onRead` copies
+   * into frames before it returns.
+   */
+  readTarget(): Buffer | undefined {
+    this.direct = this.ending ? undefined : this.reader.directTarget(DATA_DIRECT_READ_MIN_BYTES);
+    return this.direct;
+  }
+
+  /** `bytes` were read into `buffer`: `readTarget()`'s answer, or the shared read buffer. */
+  onRead(bytes: number, buffer: Uint8Array): void {
+    if (this.ending) return; // discarded while waiting for the client to close
+    if (buffer === this.direct) {
+      this.direct = undefined;
+      try {
+        this.reader.receivedDirect(bytes);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      this.pump();
+    } else {
+      this.onData(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+    }
+  }
+
   private onData(chunk: Buffer): void {
     if (this.ending) return; // discarded while waiting for the client to close
-    this.reader.push(chunk);
+    try {
+      this.reader.push(chunk);
+    } catch {
+      // the reader keeps its failure; pump() below reports it
+    }
     this.pump();
   }
 
