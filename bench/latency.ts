@@ -17,7 +17,14 @@
  *
  * Options: --seconds 10, --probe-mb 64 (the max-rate probe), --rate-fraction 0.25,
  * --rate-mb-s N (skip the probe and use N as the max), --partitions 8, --record-bytes 1024,
- * --linger-ms 1 (timed phase), --probe-linger-ms 5, --probe-api one|many (max-rate probe), --max-wait-ms 100.
+ * --linger-ms 1 (timed phase), --probe-linger-ms 5, --probe-api one|many (max-rate probe), --max-wait-ms 100,
+ * --consumer-heap-mib 256 (0: Node's default heap sizing).
+ *
+ * The consumer process starts with a sized old generation (`--initial-old-space-size`), as a
+ * latency-sensitive JVM consumer runs with -Xms: with Node's default sizing its heap of ~15 MiB
+ * gets an old-generation limit so close to the young generation's capacity that V8 runs a full
+ * mark-compact every 0.2–0.5 s (48–61 per run), and in a traced run every 50 ms window holding
+ * tail samples but one began with one of those collections. Sized, the same run has 3.
  */
 import { spawn } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -41,8 +48,9 @@ interface LatencyConsumer {
 }
 
 /** Starts support/latency-consumer.ts in its own process; resolves once it is assigned at the end of every partition. */
-async function startLatencyConsumer(args: { bootstrap: string; topic: string; partitions: number; maxWaitMs: number }): Promise<LatencyConsumer> {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", join(here, "support", "latency-consumer.ts"), JSON.stringify(args)], {
+async function startLatencyConsumer(args: { bootstrap: string; topic: string; partitions: number; maxWaitMs: number }, heapMib: number): Promise<LatencyConsumer> {
+  const heap = heapMib > 0 ? [`--initial-old-space-size=${heapMib}`] : [];
+  const child = spawn(process.execPath, [...heap, "--conditions=source", "--import", "tsx", join(here, "support", "latency-consumer.ts"), JSON.stringify(args)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
   const messages: Array<Record<string, unknown>> = [];
@@ -71,6 +79,9 @@ async function startLatencyConsumer(args: { bootstrap: string; topic: string; pa
     },
   };
 }
+/** The consumer process's initial old generation (MiB), see the header. */
+const CONSUMER_HEAP_MIB = 256;
+
 /** The sender wakes this often and sends what the target rate says is due. */
 const PACING_TICK_MS = 1;
 
@@ -85,6 +96,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const probeApi = options["probe-api"] ?? "one";
   if (probeApi !== "one" && probeApi !== "many") throw new Error(`--probe-api must be one or many, got ${probeApi}`);
   const maxWaitMs = numberOption(options, "max-wait-ms", 100);
+  const consumerHeapMib = numberOption(options, "consumer-heap-mib", CONSUMER_HEAP_MIB);
   const fsync = options["fsync"] ?? "always";
 
   const broker = await startBenchBroker({ fsync });
@@ -102,7 +114,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
 
     const topic = "bench-latency";
     await createBenchTopic(broker.bootstrap, topic, partitions);
-    const consumer = await startLatencyConsumer({ bootstrap: broker.bootstrap, topic, partitions, maxWaitMs });
+    const consumer = await startLatencyConsumer({ bootstrap: broker.bootstrap, topic, partitions, maxWaitMs }, consumerHeapMib);
     const start = performance.now();
     consumer.sampleFrom(epochNowMs() + WARMUP_MS);
     setTimeout(() => producerLoop.enable(), WARMUP_MS).unref();
@@ -175,7 +187,7 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       ["consumer event-loop stall max ms", metrics.consumer_event_loop_delay_max_ms],
     ]);
     return {
-      config: { record_bytes: recordBytes, partitions, acks: "all", fsync, seconds, rate_fraction: fraction, linger_ms: lingerMs, probe_linger_ms: probeLingerMs, probe_api: probeApi, max_wait_ms: maxWaitMs, client: "@sluice/client Producer + Consumer" },
+      config: { record_bytes: recordBytes, partitions, acks: "all", fsync, seconds, rate_fraction: fraction, linger_ms: lingerMs, probe_linger_ms: probeLingerMs, probe_api: probeApi, max_wait_ms: maxWaitMs, consumer_heap_mib: consumerHeapMib, client: "@sluice/client Producer + Consumer" },
       metrics,
     };
   } finally {
